@@ -1,0 +1,1 @@
+"""Relais: protocols and document routing for social workers in police and gendarmerie units."""
