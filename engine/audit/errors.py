@@ -1,0 +1,6 @@
+from engine.errors import RelaisError
+
+
+class AuditError(RelaisError):
+    code = "audit_error"
+    status = 500

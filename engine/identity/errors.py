@@ -1,0 +1,36 @@
+from engine.errors import Forbidden, RelaisError
+
+
+class AuthenticationFailed(RelaisError):
+    code = "authentication_failed"
+    status = 401
+
+
+class AccountLocked(AuthenticationFailed):
+    code = "account_locked"
+
+
+class LoginThrottled(AuthenticationFailed):
+    code = "login_throttled"
+    status = 429
+
+
+class SecondFactorRequired(AuthenticationFailed):
+    code = "second_factor_required"
+
+
+class SessionExpired(AuthenticationFailed):
+    code = "session_expired"
+
+
+class InvalidToken(AuthenticationFailed):
+    code = "invalid_token"
+
+
+class PermissionDenied(Forbidden):
+    code = "permission_denied"
+
+
+class IdentityInvalid(RelaisError):
+    code = "identity_invalid"
+    status = 422

@@ -1,0 +1,1 @@
+"""Key directory: master-key wrapping, platform and organisation key pairs."""

@@ -1,0 +1,28 @@
+"""Key pairs of the platform and of organisations; private halves only ever wrapped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, UTCDateTime
+
+
+class KeyPair(Base):
+    __tablename__ = "key_pair"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    # "platform" signs the audit checkpoints and the key directory; organisations come later.
+    owner: Mapped[str] = mapped_column(String(16))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    usage: Mapped[str] = mapped_column(String(16))  # "sign" or "encrypt"
+    algorithm: Mapped[str] = mapped_column(String(16))  # "Ed25519", "X25519"
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_key_pair_owner_usage", "owner", "organisation_id", "usage"),)

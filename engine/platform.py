@@ -1,0 +1,41 @@
+"""Opening the platform: settings → database (with its master key) → initialised schema."""
+
+from __future__ import annotations
+
+from engine.audit import service as audit
+from engine.audit.service import SYSTEM
+from engine.clock import Clock
+from engine.config import Settings
+from engine.db import Database, transaction
+from engine.errors import ConfigurationError
+from engine.keys import service as keys
+from engine.keys.master import FileMasterKey
+from engine.schema import upgrade
+
+
+def connect(settings: Settings, clock: Clock | None = None) -> Database:
+    """The database of these settings, with the master key when its file exists."""
+    master = FileMasterKey.load(settings.master_key_file) \
+        if settings.master_key_file.exists() else None
+    return Database(settings.database_url, clock=clock, master=master)
+
+
+def initialise(settings: Settings, clock: Clock | None = None) -> Database:
+    """`relais init`: keys, schema, platform signing key. Safe to run again."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if not settings.master_key_file.exists():
+        if not settings.embedded:
+            raise ConfigurationError(
+                f"Clé maîtresse introuvable ({settings.master_key_file}) : en production, "
+                "fournissez-la par RELAIS_MASTER_KEY_FILE ; elle n'est créée d'office qu'en "
+                "mode embarqué.")
+        FileMasterKey.create(settings.master_key_file)
+    upgrade(settings.database_url)
+    db = connect(settings, clock)
+    with transaction(db) as uow:
+        if audit.last_seq(uow) == 0:
+            pair = keys.ensure_platform_signing_key(uow, uow.master)
+            audit.append(uow, SYSTEM, "platform.initialised", subject_type="key_pair",
+                         subject_id=pair.kid)
+            audit.checkpoint(uow)
+    return db

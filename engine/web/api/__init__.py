@@ -1,0 +1,5 @@
+"""The REST API under /api/v1: bearer tokens, JSON, RFC 9457 problems."""
+
+from engine.web.api.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,42 @@
+"""Bearer-token authentication for the API; failures become problem documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import HTTPTokenAuth
+from flask import g
+
+from engine.identity import service as identity
+from engine.identity.errors import InvalidToken
+from engine.identity.service import Principal
+from engine.web.context import uow
+from engine.web.errors import respond
+
+auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="bearer")
+
+
+@auth.verify_token
+def _verify(token: str) -> Principal | None:
+    if not token:
+        g.auth_error = ("unauthenticated", "Jeton d'accès manquant : envoyez l'en-tête "
+                        "« Authorization: Bearer <jeton> ».")
+        return None
+    try:
+        principal = identity.authenticate_token(uow(), token)
+    except InvalidToken as exc:
+        g.auth_error = (exc.code, exc.message)
+        return None
+    uow().commit()  # the attributed use is kept even if the request later fails
+    g.principal = principal
+    return principal
+
+
+@auth.error_processor
+def _auth_error(_error: Any) -> Any:
+    code, detail = g.get("auth_error") or ("unauthenticated", "Authentification requise.")
+    return respond(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="relais"'})
+
+
+def current() -> Principal:
+    return g.principal

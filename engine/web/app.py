@@ -1,0 +1,111 @@
+"""Application factory. Nothing global: settings and database hang off the app instance."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from typing import Any
+
+from apiflask import APIFlask
+from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import text
+
+from engine import __doc__ as product_doc
+from engine.config import Settings
+from engine.db import Database
+from engine.platform import connect
+from engine.web import errors
+
+API_PREFIX = "/api/v1"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+class LoopbackAwareSessionInterface(SecureCookieSessionInterface):
+    """Secure cookies everywhere except on loopback, where plain http is the norm."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return not _is_loopback(request.host.rsplit(":", 1)[0].strip("[]"))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> APIFlask:
+    settings = settings or Settings.from_env()
+    app = APIFlask("engine.web", title="Relais", version="1",
+                   spec_path=f"{API_PREFIX}/openapi.json", docs_path=None, json_errors=False)
+    app.config.update(
+        SECRET_KEY=settings.session_secret(),
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SESSION_COOKIE_NAME="relais_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.absolute_timeout_seconds),
+        WTF_CSRF_TIME_LIMIT=settings.absolute_timeout_seconds,
+        INFO={"description": (product_doc or "").strip()},
+        SECURITY_SCHEMES={"bearer": {"type": "http", "scheme": "bearer"}},
+        JSON_SORT_KEYS=False,
+    )
+    app.session_interface = LoopbackAwareSessionInterface()
+    app.extensions["relais.settings"] = settings
+    app.extensions["relais.db"] = db or connect(settings)
+
+    csrf = CSRFProtect(app)
+    from engine.web.api import bp as api_bp
+    from engine.web.ui import bp as ui_bp
+
+    csrf.exempt(api_bp)  # bearer tokens, no ambient cookies: CSRF does not apply
+    app.register_blueprint(ui_bp)
+    app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+    errors.register(app)
+
+    app.teardown_appcontext(_close_unit_of_work)
+    app.after_request(_security_headers)
+    app.add_url_rule("/healthz", "healthz", _healthz)
+    return app
+
+
+def database(app: Flask | None = None) -> Database:
+    from flask import current_app
+
+    return (app or current_app).extensions["relais.db"]
+
+
+def _close_unit_of_work(_exc: BaseException | None) -> None:
+    uow = g.pop("uow", None)
+    if uow is not None:
+        uow.rollback()
+        uow.close()
+
+
+def _security_headers(response: Any) -> Any:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.path.startswith(API_PREFIX) or request.endpoint in {"ui.home", "ui.login"}:
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _healthz() -> tuple[dict[str, str], int]:
+    try:
+        with database().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not healthy", whatever the driver raised
+        return {"status": "indisponible", "database": "injoignable"}, 503
+    return {"status": "ok"}, 200

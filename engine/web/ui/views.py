@@ -1,0 +1,139 @@
+"""Login, second factor, logout and the home page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import segno
+from apiflask import APIBlueprint
+from flask import flash, g, redirect, render_template, request, session, url_for
+
+from engine.identity import service as identity
+from engine.identity.errors import AuthenticationFailed
+from engine.identity.models import ORGANISATION_KIND_LABELS, Organisation, User
+from engine.identity.roles import ROLE_LABELS, Role
+from engine.web.context import uow
+from engine.web.ui.auth import load_principal, login_required, safe_next, start_session
+
+bp = APIBlueprint("ui", __name__, enable_openapi=False)
+bp.before_request(load_principal)
+
+PENDING_SECONDS = 300
+
+
+@bp.get("/")
+@login_required
+def home() -> Any:
+    principal = g.principal
+    orgs = []
+    for org_id, slug, name in principal.organisations():
+        org = uow().session.get(Organisation, org_id)
+        roles = [ROLE_LABELS.get(Role(gr.role), gr.role) for gr in principal.grants
+                 if gr.organisation_id == org_id]
+        orgs.append({"slug": slug, "name": name, "roles": roles,
+                     "kind": ORGANISATION_KIND_LABELS.get(org.kind, org.kind) if org else ""})
+    return render_template("home.html", principal=principal, organisations=orgs)
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login() -> Any:
+    if g.get("principal") is not None and request.method == "GET":
+        return redirect(url_for("ui.home"))
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", next=next_url)
+    username = (request.form.get("username") or "").strip().lower()
+    password = request.form.get("password") or ""
+    if not username or not password:
+        return _login_failed("Saisissez votre identifiant et votre mot de passe.", 400,
+                             username, next_url)
+    try:
+        user = identity.authenticate_password(uow(), username, password)
+    except AuthenticationFailed as exc:
+        uow().commit()  # failures, throttling and locks are recorded even though login fails
+        return _login_failed(exc.message, exc.status, username, next_url)
+    if identity.needs_second_factor(user):
+        uow().commit()
+        session.clear()
+        session["pending_uid"], session["pending_at"] = user.id, int(time.time())
+        session["pending_next"] = next_url
+        target = "ui.second_factor" if identity.totp_enrolled(user) else "ui.enrol_totp"
+        return redirect(url_for(target))
+    sid = identity.open_session(uow(), user)
+    uow().commit()
+    return start_session(user.id, sid, next_url)
+
+
+def _login_failed(message: str, status: int, username: str, next_url: str | None) -> Any:
+    return render_template("login.html", error=message, username=username, next=next_url), status
+
+
+def _pending_user() -> User | None:
+    uid, at = session.get("pending_uid"), session.get("pending_at", 0)
+    if uid is None or time.time() - at > PENDING_SECONDS:
+        return None
+    user = uow().session.get(User, uid)
+    return user if user is not None and user.active else None
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+def second_factor() -> Any:
+    user = _pending_user()
+    if user is None or not identity.totp_enrolled(user):
+        return _restart_login()
+    if request.method == "GET":
+        return render_template("totp.html")
+    try:
+        identity.verify_second_factor(uow(), user, request.form.get("code", ""))
+    except AuthenticationFailed as exc:
+        uow().commit()
+        return render_template("totp.html", error=exc.message), 401
+    sid = identity.open_session(uow(), user)
+    uow().commit()
+    return start_session(user.id, sid, session.get("pending_next"))
+
+
+@bp.route("/connexion/activer-2fa", methods=["GET", "POST"])
+def enrol_totp() -> Any:
+    user = _pending_user()
+    if user is None or identity.totp_enrolled(user):
+        return _restart_login()
+    secret = identity.pending_totp_secret(uow(), user)
+    if secret is None or (request.method == "GET" and request.args.get("nouveau")):
+        secret = identity.begin_totp_enrolment(uow(), user)
+        uow().commit()
+    if request.method == "POST":
+        try:
+            identity.confirm_totp_enrolment(uow(), user, request.form.get("code", ""))
+        except AuthenticationFailed as exc:
+            uow().commit()
+            return _enrol_page(user, secret, exc.message), 401
+        sid = identity.open_session(uow(), user)
+        uow().commit()
+        return start_session(user.id, sid, session.get("pending_next"))
+    return _enrol_page(user, secret)
+
+
+def _enrol_page(user: User, secret: str, error: str | None = None) -> str:
+    uri = identity.provisioning_uri(user, secret)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=4)
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return render_template("totp_enrol.html", secret=grouped, qr=qr, uri=uri, error=error)
+
+
+def _restart_login() -> Any:
+    session.clear()
+    flash("Votre connexion a expiré : recommencez.", "warning")
+    return redirect(url_for("ui.login"))
+
+
+@bp.post("/deconnexion")
+def logout() -> Any:
+    sid = session.get("sid")
+    if sid:
+        identity.end_session(uow(), sid, "logout")
+        uow().commit()
+    session.clear()
+    flash("Vous êtes déconnecté·e.", "info")
+    return redirect(url_for("ui.login"))

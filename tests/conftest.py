@@ -1,0 +1,170 @@
+"""Shared fixtures: each test gets its own database, migrated and seeded with the demo territory.
+
+Backends: `sqlite` always; `postgresql` when RELAIS_TEST_DATABASE_URL is set (and then it must
+be reachable: an unreachable server fails the run rather than skipping). Each PostgreSQL test
+gets a database cloned from a migrated template, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from engine.clock import ManualClock
+from engine.config import Settings, normalise_database_url
+from engine.db import Database
+from engine.demo import create_demo
+from engine.keys.master import FileMasterKey
+from engine.platform import initialise
+
+PG_ENV = "RELAIS_TEST_DATABASE_URL"
+BROKER_ENV = "RELAIS_TEST_BROKER_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pg_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    return normalise_database_url(url) if url else None
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+class PostgresServer:
+    """Creates and drops throw-away databases on the test server."""
+
+    def __init__(self, url: str):
+        self.url = make_url(url)
+        self.admin = create_engine(self.url.set(database="postgres"),
+                                   isolation_level="AUTOCOMMIT")
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def master_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "master.key"
+    FileMasterKey.create(path)
+    return path
+
+
+def _seed(settings: Settings) -> None:
+    db = initialise(settings)
+    create_demo(db)
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, master_key_file: Path) -> Path:
+    home = tmp_path_factory.mktemp("sqlite-template")
+    path = home / "relais.db"
+    _seed(Settings.from_env({"RELAIS_HOME": str(home),
+                             "RELAIS_DATABASE_URL": f"sqlite:///{path}",
+                             "RELAIS_MASTER_KEY_FILE": str(master_key_file)}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    url = pg_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL non configuré : définissez {PG_ENV} pour ces tests.")
+    server = PostgresServer(url)
+    with server.admin.connect() as conn:  # unreachable → the run fails here, loudly
+        conn.execute(text("SELECT 1"))
+    yield server
+    server.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer, master_key_file: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    name = f"relais_tpl_{_worker()}"
+    url = postgres_server.create(name)
+    _seed(Settings.from_env({"RELAIS_HOME": str(tmp_path_factory.mktemp("pg-template")),
+                             "RELAIS_DATABASE_URL": url,
+                             "RELAIS_MASTER_KEY_FILE": str(master_key_file)}))
+    yield name
+    postgres_server.drop(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "relais.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    name = f"relais_t_{_worker()}_{uuid.uuid4().hex[:8]}"
+    yield server.create(name, template=template)
+    server.drop(name)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def settings(database_url: str, master_key_file: Path, tmp_path: Path) -> Settings:
+    return Settings.from_env({"RELAIS_HOME": str(tmp_path),
+                              "RELAIS_DATABASE_URL": database_url,
+                              "RELAIS_MASTER_KEY_FILE": str(master_key_file),
+                              "RELAIS_SECRET_KEY": "test-secret-" + uuid.uuid4().hex})
+
+
+@pytest.fixture
+def db(settings: Settings, clock: ManualClock) -> Iterator[Database]:
+    database = Database(settings.database_url, clock=clock,
+                        master=FileMasterKey.load(settings.master_key_file))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def uow(db: Database):
+    with db.unit_of_work() as unit:
+        yield unit
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database):
+    from engine.web import create_app
+
+    application = create_app(settings, db)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
