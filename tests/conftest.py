@@ -44,7 +44,7 @@ class PostgresServer:
 
     def __init__(self, url: str):
         self.url = make_url(url)
-        self.admin = create_engine(self.url.set(database="postgres"),
+        self.admin = create_engine(self.url,
                                    isolation_level="AUTOCOMMIT")
 
     def url_for(self, name: str) -> str:
