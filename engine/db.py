@@ -126,7 +126,9 @@ class UnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.rollback()
+        # Whatever was not committed is dropped; committed objects stay readable.
+        if self.session.in_transaction():
+            self.rollback()
         self.close()
 
 

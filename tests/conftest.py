@@ -36,7 +36,9 @@ def pg_url() -> str | None:
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per test process: concurrent runs on one server never share a database."""
+    return f'{os.environ.get("PYTEST_XDIST_WORKER", "main")}_{os.getpid()}'
+
 
 
 class PostgresServer:

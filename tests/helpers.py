@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from engine.audit.service import SYSTEM
 from engine.db import Database, transaction
 from engine.demo import DEMO_PASSWORD
 from engine.identity import service as identity
-from engine.audit.service import SYSTEM
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 

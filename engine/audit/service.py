@@ -69,6 +69,10 @@ def append(uow: UnitOfWork, actor: Actor, action: str, *, subject_type: str | No
     session = uow.session
     if uow.dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
+    elif uow.dialect == "sqlite":
+        # A write that changes nothing takes SQLite's write lock (waiting its turn) before the
+        # head is read, so concurrent appends cannot both pick the same next seq.
+        session.execute(text("UPDATE audit_entry SET seq = seq WHERE 0 = 1"))
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
@@ -175,3 +179,7 @@ def _verify_checkpoints(uow: UnitOfWork, checkpoints: list[AuditCheckpoint],
 
 def last_seq(uow: UnitOfWork) -> int:
     return uow.session.scalar(select(func.max(AuditEntry.seq))) or 0
+
+
+def last_checkpoint_seq(uow: UnitOfWork) -> int:
+    return uow.session.scalar(select(func.max(AuditCheckpoint.seq))) or 0

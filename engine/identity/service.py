@@ -269,10 +269,7 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str) -> User
         audit.append(uow, actor, "identity.login_failed", subject_type="user",
                      subject_id=user.id, reason="disabled")
         raise AuthenticationFailed(BAD_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > now:
-        audit.append(uow, actor, "identity.login_refused", subject_type="user",
-                     subject_id=user.id, reason="locked")
-        raise AccountLocked(_locked_message(user.locked_until))
+    _refuse_if_locked(uow, user, now)
     wait = _throttle_wait(user, now)
     if wait:
         audit.append(uow, actor, "identity.login_refused", subject_type="user",
@@ -285,8 +282,19 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str) -> User
         raise AuthenticationFailed(BAD_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    if needs_second_factor(user) and totp_enrolled(user):
+        # Only the second factor clears the count: a known password must not reset the
+        # failures of code guessing (otherwise TOTP could be brute-forced without limit).
+        return user
     user.failed_logins, user.last_failed_at, user.locked_until = 0, None, None
     return user
+
+
+def _refuse_if_locked(uow: UnitOfWork, user: User, now: datetime) -> None:
+    if user.locked_until is not None and user.locked_until > now:
+        audit.append(uow, Actor(user.id, user.username), "identity.login_refused",
+                     subject_type="user", subject_id=user.id, reason="locked")
+        raise AccountLocked(_locked_message(user.locked_until))
 
 
 def _dummy_verify(password: str) -> None:
@@ -299,7 +307,8 @@ def _locked_message(until: datetime) -> str:
             f"{until.strftime('%H:%M')} UTC. Réessayez ensuite ou contactez votre administrateur.")
 
 
-def _record_failure(uow: UnitOfWork, user: User, now: datetime) -> None:
+def _record_failure(uow: UnitOfWork, user: User, now: datetime,
+                    reason: str = "bad_password") -> None:
     actor = Actor(user.id, user.username)
     # A lock that has run out starts a fresh count.
     if user.locked_until is not None and user.locked_until <= now:
@@ -307,7 +316,7 @@ def _record_failure(uow: UnitOfWork, user: User, now: datetime) -> None:
     user.failed_logins += 1
     user.last_failed_at = now
     audit.append(uow, actor, "identity.login_failed", subject_type="user", subject_id=user.id,
-                 reason="bad_password", failures=user.failed_logins)
+                 reason=reason, failures=user.failed_logins)
     if user.failed_logins >= LOCK_AFTER:
         user.locked_until = now + LOCK_DURATION
         audit.append(uow, actor, "identity.account_locked", subject_type="user",
@@ -380,10 +389,15 @@ def confirm_totp_enrolment(uow: UnitOfWork, user: User, code: str) -> None:
 
 
 def verify_second_factor(uow: UnitOfWork, user: User, code: str) -> None:
+    """Check the TOTP code of a login; failures count towards the lock like passwords."""
+    now = uow.now()
+    _refuse_if_locked(uow, user, now)
     if not totp_enrolled(user) or not _check_code(uow, user, code):
-        _record_failure(uow, user, uow.now())
+        _record_failure(uow, user, now, reason="bad_code")
+        if user.locked_until is not None and user.locked_until > now:
+            raise AccountLocked(_locked_message(user.locked_until))
         raise AuthenticationFailed("Code de vérification incorrect.")
-    user.failed_logins, user.last_failed_at = 0, None
+    user.failed_logins, user.last_failed_at, user.locked_until = 0, None, None
 
 
 # --- web sessions --------------------------------------------------------------------------
@@ -412,6 +426,8 @@ def resume_session(uow: UnitOfWork, sid: str) -> Principal:
         audit.append(uow, SYSTEM, "identity.session_expired", subject_type="user",
                      subject_id=row.user_id, session=row.id, reason=reason)
         raise SessionExpired("Votre session a expiré après une période d'inactivité : "
+                             "reconnectez-vous." if reason == "idle" else
+                             "Votre session a expiré (durée maximale de 12 heures atteinte) : "
                              "reconnectez-vous.")
     user = uow.session.get(User, row.user_id)
     if user is None or not user.active:

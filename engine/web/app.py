@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import __doc__ as product_doc
 from engine.config import Settings
@@ -29,7 +31,11 @@ class LoopbackAwareSessionInterface(SecureCookieSessionInterface):
     """Secure cookies everywhere except on loopback, where plain http is the norm."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return not _is_loopback(request.host.rsplit(":", 1)[0].strip("[]"))
+        try:
+            host = urlsplit("//" + request.host).hostname or ""
+        except ValueError:  # a malformed Host header is not loopback
+            host = ""
+        return not _is_loopback(host)
 
 
 def _is_loopback(host: str) -> bool:
@@ -39,6 +45,13 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _cap_request_body() -> None:
+    """Refuse an announced oversized body before any view or authentication reads it."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> APIFlask:
@@ -58,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         JSON_SORT_KEYS=False,
     )
     app.session_interface = LoopbackAwareSessionInterface()
+    app.before_request(_cap_request_body)
     app.extensions["relais.settings"] = settings
     app.extensions["relais.db"] = db or connect(settings)
 
@@ -94,10 +108,12 @@ def _security_headers(response: Any) -> Any:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: Flask-WTF's strict CSRF check on HTTPS needs the Referer
+    # of same-site form posts; other sites still learn nothing.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.path.startswith(API_PREFIX) or request.endpoint in {"ui.home", "ui.login"}:
+    if request.endpoint != "static":  # pages show personal data, the TOTP enrolment a secret
         headers.setdefault("Cache-Control", "no-store")
     return response
 

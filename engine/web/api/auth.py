@@ -16,11 +16,14 @@ from engine.web.errors import respond
 auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="bearer")
 
 
+MISSING = ("unauthenticated", "Jeton d'accès manquant : envoyez l'en-tête "
+           "« Authorization: Bearer <jeton> ».")
+
+
 @auth.verify_token
 def _verify(token: str) -> Principal | None:
     if not token:
-        g.auth_error = ("unauthenticated", "Jeton d'accès manquant : envoyez l'en-tête "
-                        "« Authorization: Bearer <jeton> ».")
+        g.auth_error = MISSING
         return None
     try:
         principal = identity.authenticate_token(uow(), token)
@@ -34,7 +37,8 @@ def _verify(token: str) -> Principal | None:
 
 @auth.error_processor
 def _auth_error(_error: Any) -> Any:
-    code, detail = g.get("auth_error") or ("unauthenticated", "Authentification requise.")
+    # Without an Authorization header (or with another scheme) verify_token is not called.
+    code, detail = g.get("auth_error") or MISSING
     return respond(401, code, detail, headers={"WWW-Authenticate": 'Bearer realm="relais"'})
 
 

@@ -40,11 +40,3 @@ def me() -> dict[str, Any]:
         ],
     }
 
-
-@bp.route("/<path:_anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@bp.doc(hide=True)
-def unknown(_anything: str) -> Any:
-    """Unknown API paths answer with a problem document, whatever the method."""
-    from engine.errors import NotFound
-
-    raise NotFound("Aucune ressource de l'API ne correspond à cette adresse.")

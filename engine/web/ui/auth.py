@@ -42,6 +42,9 @@ def safe_next(target: str | None) -> str | None:
     """Only local paths: never redirect a user to another site after login."""
     if not target:
         return None
+    # Browsers read "\" as "/" and drop tabs and newlines: "/\evil.example" is another site.
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import segno
@@ -53,10 +52,11 @@ def login() -> Any:
     except AuthenticationFailed as exc:
         uow().commit()  # failures, throttling and locks are recorded even though login fails
         return _login_failed(exc.message, exc.status, username, next_url)
+    _end_previous_session()
     if identity.needs_second_factor(user):
         uow().commit()
         session.clear()
-        session["pending_uid"], session["pending_at"] = user.id, int(time.time())
+        session["pending_uid"], session["pending_at"] = user.id, int(uow().now().timestamp())
         session["pending_next"] = next_url
         target = "ui.second_factor" if identity.totp_enrolled(user) else "ui.enrol_totp"
         return redirect(url_for(target))
@@ -65,13 +65,20 @@ def login() -> Any:
     return start_session(user.id, sid, next_url)
 
 
+def _end_previous_session() -> None:
+    """Logging in again (perhaps as someone else) ends the session this browser had."""
+    previous = session.get("sid")
+    if previous:
+        identity.end_session(uow(), previous, "replaced")
+
+
 def _login_failed(message: str, status: int, username: str, next_url: str | None) -> Any:
     return render_template("login.html", error=message, username=username, next=next_url), status
 
 
 def _pending_user() -> User | None:
     uid, at = session.get("pending_uid"), session.get("pending_at", 0)
-    if uid is None or time.time() - at > PENDING_SECONDS:
+    if uid is None or uow().now().timestamp() - at > PENDING_SECONDS:
         return None
     user = uow().session.get(User, uid)
     return user if user is not None and user.active else None
