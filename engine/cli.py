@@ -68,6 +68,10 @@ def serve(host: str, port: int, threads: int) -> None:
         click.echo("ATTENTION : le mot de passe de démonstration est encore accepté pour "
                    f"{', '.join(exposed)}. N'utilisez pas ces comptes en production.", err=True)
     app = create_app(settings, db)
+    if not settings.broker_url:
+        from engine.jobs.runner import Jobs
+
+        Jobs(db, None).start_in_process()
     click.echo(f"Relais écoute sur http://{host}:{port}/")
     waitress_serve(app, host=host, port=port, threads=threads, ident="relais")
 

@@ -1,0 +1,1 @@
+"""Documents: rendering, signed manifests, `.relais` envelopes (see `envelope`), verification."""
