@@ -16,7 +16,21 @@ def _fail(message: str, status: int = 2) -> NoReturn:
     sys.exit(status)
 
 
-@click.group()
+class _Relais(click.Group):
+    """Database failures (unreachable, not initialised) end in a French message, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            cause = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            _fail(f"base de données injoignable ou non initialisée ({cause}) : vérifiez "
+                  "RELAIS_DATABASE_URL, puis lancez « relais init ».")
+
+
+@click.group(cls=_Relais)
 def main() -> None:
     """Relais — protocoles partenariaux et acheminement sécurisé de documents."""
 
@@ -137,6 +151,218 @@ def audit_checkpoint() -> None:
     except RelaisError as exc:
         _fail(exc.message)
     click.echo(f"Point de contrôle signé à la ligne {cp.seq}." if cp else "Journal vide.")
+
+
+
+# === Keys and offline envelope verification (engine/keys, engine/documents) ==================
+# Key files are PEM: PKCS#8 private keys (`verify --private-key`) and SubjectPublicKeyInfo
+# public keys (`keys register-recovery`), as `openssl genpkey -algorithm X25519` and
+# `openssl pkey -pubout` write them.
+
+@main.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+def deploy(files: tuple[str, ...]) -> None:
+    """Valider et déployer une nouvelle version de protocole (.bpmn, .dmn)."""
+    from pathlib import Path
+
+    from engine.audit.service import Actor
+    from engine.db import transaction
+    from engine.platform import connect
+    from engine.runtime.service import DeploymentRejected
+    from engine.runtime.service import deploy as deploy_model
+
+    db = connect(Settings.from_env())
+    contents = {Path(f).name: Path(f).read_bytes() for f in files}
+    try:
+        with transaction(db) as uow:
+            versions = deploy_model(uow, Actor(None, "cli"), contents, source="cli")
+    except DeploymentRejected as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(2)
+    except RelaisError as exc:
+        _fail(exc.message)
+    for v in versions:
+        click.echo(f"{v.process_id} : version {v.version} ({v.name})")
+
+
+def _jobs_for_production():  # -> engine.jobs.runner.Jobs (imports stay lazy)
+    from engine.jobs.runner import Jobs
+    from engine.platform import connect
+
+    settings = Settings.from_env()
+    if not settings.broker_url:
+        _fail("RELAIS_BROKER_URL n'est pas défini : en mode embarqué, « relais serve » "
+              "exécute déjà le travail de fond.")
+    return Jobs(connect(settings), settings.broker_url)
+
+
+@main.command()
+@click.option("--threads", default=4, show_default=True, type=int)
+def worker(threads: int) -> None:
+    """Exécuter les tâches de fond (courrier Redis ou RabbitMQ)."""
+    import signal
+    import threading
+
+    from dramatiq import Worker
+
+    jobs = _jobs_for_production()
+    running = Worker(jobs.broker, worker_threads=threads, worker_timeout=200)
+    running.start()
+    click.echo("Relais worker démarré.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    running.stop()
+
+
+@main.command()
+@click.option("--interval", default=1.0, show_default=True, type=float)
+def scheduler(interval: float) -> None:
+    """Déclencher les minuteries échues et relayer la boîte d'envoi."""
+    import signal
+
+    jobs = _jobs_for_production()
+    signal.signal(signal.SIGTERM, lambda *_: jobs.stop())
+    click.echo("Relais scheduler démarré.")
+    jobs.run_scheduler(interval)
+
+
+@main.group()
+def keys() -> None:
+    """Annuaire des clés des organisations."""
+
+
+@keys.command("export-public")
+@click.argument("org_slug")
+def keys_export_public(org_slug: str) -> None:
+    """Afficher l'annuaire signé des clés publiques de ORG_SLUG (JSON)."""
+    import json
+
+    from engine.db import transaction
+    from engine.identity import service as identity
+    from engine.keys import service as keys_service
+    from engine.platform import connect
+
+    db = connect(Settings.from_env())
+    try:
+        with transaction(db) as uow:
+            doc = keys_service.export_public(uow, identity.get_organisation(uow, org_slug))
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+@keys.command("rotate")
+@click.argument("org_slug")
+def keys_rotate(org_slug: str) -> None:
+    """Créer de nouvelles clés pour ORG_SLUG ; les anciennes ouvrent encore les envois passés."""
+    from engine.audit.service import SYSTEM
+    from engine.db import transaction
+    from engine.identity import service as identity
+    from engine.keys import service as keys_service
+    from engine.platform import connect
+
+    db = connect(Settings.from_env())
+    try:
+        with transaction(db) as uow:
+            new = keys_service.rotate(uow, SYSTEM, identity.get_organisation(uow, org_slug))
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(f"Clés de {org_slug} renouvelées : chiffrement {new.encryption.kid}, signature "
+               f"{new.signing.kid}. Les anciennes clés restent utilisables pour ouvrir et "
+               "vérifier les envois antérieurs ; publiez le nouvel annuaire "
+               f"(relais keys export-public {org_slug}).")
+
+
+@keys.command("register-recovery")
+@click.argument("org_slug")
+@click.argument("public_key_file", type=click.Path(exists=True, dir_okay=False))
+def keys_register_recovery(org_slug: str, public_key_file: str) -> None:
+    """Enregistrer la clé publique X25519 de recouvrement (PEM) de ORG_SLUG."""
+    from pathlib import Path
+
+    from engine.audit.service import SYSTEM
+    from engine.db import transaction
+    from engine.identity import service as identity
+    from engine.keys import service as keys_service
+    from engine.platform import connect
+
+    db = connect(Settings.from_env())
+    try:
+        raw = keys_service.recovery_key_from_pem(Path(public_key_file).read_bytes())
+        with transaction(db) as uow:
+            pair = keys_service.register_recovery_key(
+                uow, SYSTEM, identity.get_organisation(uow, org_slug), raw)
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(f"Clé de recouvrement {pair.kid} enregistrée pour {org_slug} (empreinte "
+               f"SHA-256 {keys_service.fingerprint(pair.public_key)}).")
+
+
+@main.command()
+@click.argument("envelope_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--private-key", "private_key_file", type=click.Path(exists=True, dir_okay=False),
+              help="Clé privée X25519 du destinataire (PEM PKCS#8) : déchiffre le document.")
+@click.option("--directory", "directory_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Annuaire de clés exporté (relais keys export-public), répétable ; "
+                   "sans annuaire, les clés de la base locale.")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False),
+              help="Où écrire le document déchiffré (par défaut : la sortie standard).")
+def verify(envelope_file: str, private_key_file: str | None, directory_files: tuple[str, ...],
+           output_file: str | None) -> None:
+    """Vérifier hors ligne la signature et l'intégrité d'une enveloppe .relais (0 : valide,
+    1 : invalide, avec la raison)."""
+    from pathlib import Path
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.documents import envelope, offline
+    from engine.documents.errors import EnvelopeInvalid
+
+    path = Path(envelope_file)
+    try:
+        key = offline.load_private_key(Path(private_key_file).read_bytes()) \
+            if private_key_file else None
+        if path.stat().st_size > envelope.MAX_CIPHERTEXT + 2 * envelope.MAX_MANIFEST:
+            raise EnvelopeInvalid("oversized", "Fichier trop volumineux pour une enveloppe.")
+        if directory_files:
+            lookup = offline.lookup_from_directories(
+                Path(p).read_text(encoding="utf-8") for p in directory_files)
+            result = offline.verify(path.read_bytes(), lookup, key)
+        else:
+            result = _verify_with_database_keys(path.read_bytes(), key)
+    except EnvelopeInvalid as exc:
+        _fail(f"enveloppe invalide — {exc.message}", 1)
+    except RelaisError as exc:
+        _fail(exc.message, 1 if exc.code == "directory_invalid" else 2)
+    except SQLAlchemyError:
+        _fail("base locale inaccessible : lancez « relais init » ou vérifiez avec "
+              "--directory un annuaire exporté.")
+    if result.content is None:
+        click.echo(result.summary())
+    elif output_file:
+        Path(output_file).write_bytes(result.content)
+        click.echo(f"{result.summary()} Document déchiffré écrit dans {output_file}.")
+    else:
+        click.echo(result.summary(), err=True)
+        click.echo(result.content, nl=False)
+
+
+def _verify_with_database_keys(blob: bytes, key):  # -> offline.Verified (imports stay lazy)
+    """`offline.verify` with the signing keys of the local database (read only)."""
+    from engine.documents import offline
+    from engine.keys import service as keys_service
+    from engine.platform import connect
+
+    db = connect(Settings.from_env())
+    try:
+        with db.unit_of_work() as uow:
+            return offline.verify(blob, keys_service.public_key_lookup(uow), key)
+    finally:
+        db.dispose()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.audit import service as audit
-from engine.audit.service import SYSTEM
+from engine.audit.service import SYSTEM, Actor
 from engine.clock import Clock
 from engine.config import Settings
 from engine.db import Database, transaction
@@ -32,6 +34,7 @@ def initialise(settings: Settings, clock: Clock | None = None) -> Database:
         FileMasterKey.create(settings.master_key_file)
     upgrade(settings.database_url)
     db = connect(settings, clock)
+    deploy_bundled(db)
     with transaction(db) as uow:
         if audit.last_seq(uow) == 0:
             pair = keys.ensure_platform_signing_key(uow, uow.master)
@@ -39,3 +42,23 @@ def initialise(settings: Settings, clock: Clock | None = None) -> Database:
                          subject_id=pair.kid)
             audit.checkpoint(uow)
     return db
+
+
+WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
+
+
+def deploy_bundled(db: Database, folder: Path = WORKFLOWS) -> list[str]:
+    """Deploy each protocol folder of `workflows/` (identical content is a no-op)."""
+    from engine.runtime.service import deploy
+
+    deployed: list[str] = []
+    if not folder.is_dir():
+        return deployed
+    for protocol in sorted(p for p in folder.iterdir() if p.is_dir()):
+        files = {f.name: f.read_bytes() for f in sorted(protocol.iterdir())
+                 if f.suffix in {".bpmn", ".dmn"}}
+        if files:
+            with transaction(db) as uow:
+                versions = deploy(uow, Actor(None, "init"), files, source="bundled")
+            deployed += [v.process_id for v in versions]
+    return deployed

@@ -16,8 +16,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def metadata() -> MetaData:
     """All tables: importing each domain's models registers them on `Base`."""
     import engine.audit.models
+    import engine.cases.models
     import engine.identity.models
-    import engine.keys.models  # noqa: F401
+    import engine.keys.models
+    import engine.runtime.models
+    import engine.web.models  # noqa: F401
 
     return Base.metadata
 

@@ -1,0 +1,1 @@
+"""Situations (case files) and their records, encrypted under a per-case key."""

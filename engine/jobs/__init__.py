@@ -1,0 +1,1 @@
+"""Background work: the outbox relay, dramatiq actors, the scheduler loop."""

@@ -1,0 +1,112 @@
+"""The transactional outbox: rows written by services, relayed to actors, run idempotently.
+
+Guarantees (at least once to the actor, exactly once in effect):
+- `claim_due` hands out pending rows whose time has come and leases them for `LEASE`, so a
+  row is re-sent only if its actor did not finish (worker killed, broker lost the message).
+  On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED: concurrent relays never share one.
+- `run_item` locks its row, skips it if already done, runs the connector, and commits the
+  connector's effect (resuming the instance) together with `status = done`.
+- Failures retry with exponential backoff; after MAX_ATTEMPTS the instance gets an incident.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.db import Database, UnitOfWork, transaction
+from engine.runtime import connectors
+from engine.runtime import service as runtime
+from engine.runtime.models import OutboxItem
+
+log = logging.getLogger("relais.jobs")
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 5
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=int(os.environ.get("RELAIS_OUTBOX_LEASE_SECONDS", "120")))
+
+
+def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:
+    """Lease due rows and return their ids, to be sent to the actor after commit."""
+    now = uow.now()
+    stmt = (select(OutboxItem)
+            .where(OutboxItem.status.in_(("pending", "running")),
+                   OutboxItem.next_attempt_at <= now)
+            .order_by(OutboxItem.next_attempt_at, OutboxItem.id).limit(limit))
+    if uow.dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    items = list(uow.session.scalars(stmt))
+    for item in items:
+        item.next_attempt_at = now + lease()
+    return [item.id for item in items]
+
+
+def _lock(uow: UnitOfWork, item_id: int) -> OutboxItem | None:
+    stmt = select(OutboxItem).where(OutboxItem.id == item_id)
+    if uow.dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    return uow.session.scalars(stmt).first()
+
+
+def _start_attempt(db: Database, item_id: int) -> OutboxItem | None:
+    """Count the attempt in its own commit, so a crash mid-run is still counted."""
+    with transaction(db) as uow:
+        item = _lock(uow, item_id)
+        if item is None or item.status in ("done", "cancelled", "failed"):
+            return None
+        item.status, item.attempts = "running", item.attempts + 1
+        item.next_attempt_at = uow.now() + lease()
+        return item
+
+
+def run_item(db: Database, item_id: int) -> str:
+    """Run one outbox row; returns what happened (for logs and tests)."""
+    started = _start_attempt(db, item_id)
+    if started is None:
+        return "skipped"
+    params = json.loads(started.params)
+    try:
+        result = connectors.get(started.operator or "").run(params)  # type: ignore[misc]
+    except Exception as exc:  # any connector failure is retried, then becomes an incident
+        return _failed(db, item_id, exc)
+    with transaction(db) as uow:
+        item = _lock(uow, item_id)
+        if item is None or item.status == "done":
+            return "skipped"
+        runtime.resume_service_task(uow, item, result or {})
+        item.status, item.done_at = "done", uow.now()
+        item.result = json.dumps(result or {}, default=str)
+    return "done"
+
+
+def _failed(db: Database, item_id: int, exc: Exception) -> str:
+    trace = traceback.format_exc()
+    with transaction(db) as uow:
+        item = _lock(uow, item_id)
+        if item is None or item.status == "done":
+            return "skipped"
+        item.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if item.attempts >= MAX_ATTEMPTS:
+            item.status = "failed"
+            runtime.service_task_failed(
+                uow, item, f"Le connecteur « {item.operator} » a échoué {item.attempts} fois : "
+                f"{type(exc).__name__}.", trace)
+            return "failed"
+        item.status = "pending"
+        item.next_attempt_at = uow.now() + timedelta(
+            seconds=BACKOFF_BASE_SECONDS * 2 ** (item.attempts - 1))
+    log.warning("outbox item %s failed (attempt %s), will retry", item_id, item.attempts)
+    return "retry"
+
+
+def retry_incident_item(uow: UnitOfWork, item: OutboxItem) -> None:
+    """An administrator's retry: the row runs again with a fresh attempt count."""
+    item.status, item.attempts, item.next_attempt_at = "pending", 0, uow.now()

@@ -1,0 +1,84 @@
+"""Wiring: actors bound to a broker, the relay/scheduler loop, the in-process worker.
+
+`Jobs` holds everything for one process: the database, the broker, the actor. `serve` in
+embedded mode starts an in-process worker and the scheduler thread; production runs
+`relais worker` and `relais scheduler` as separate processes sharing a Redis/RabbitMQ broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq import Worker
+
+from engine.audit import service as audit
+from engine.db import Database, transaction
+from engine.jobs import outbox
+from engine.jobs.broker import make_broker
+from engine.runtime import service as runtime
+
+log = logging.getLogger("relais.jobs")
+
+CHECKPOINT_EVERY = 500
+
+
+class Jobs:
+    def __init__(self, db: Database, broker_url: str | None):
+        self.db = db
+        self.broker = make_broker(broker_url)
+        self.run_outbox = dramatiq.actor(self._run_outbox, broker=self.broker,
+                                         actor_name="relais_run_outbox", max_retries=0,
+                                         queue_name="relais")
+        self._stop = threading.Event()
+
+    def _run_outbox(self, item_id: int) -> None:
+        """At least once per message; `outbox.run_item` makes the effect happen once."""
+        outcome = outbox.run_item(self.db, item_id)
+        log.info("outbox item %s: %s", item_id, outcome)
+
+    def tick(self) -> dict[str, Any]:
+        """One scheduler round: fire due timers, relay due outbox rows, checkpoint the log."""
+        fired = 0
+        with transaction(self.db) as uow:
+            due = runtime.due_timers(uow)
+        for instance_id in due:
+            try:
+                with transaction(self.db) as uow:
+                    runtime.fire_timers(uow, instance_id)
+                fired += 1
+            except Exception:  # one broken instance must not stop the others
+                log.exception("timer firing failed for instance %s", instance_id)
+        with transaction(self.db) as uow:
+            claimed = outbox.claim_due(uow)
+        for item_id in claimed:
+            self.run_outbox.send(item_id)
+        self._maybe_checkpoint()
+        return {"timers": fired, "outbox": len(claimed)}
+
+    def _maybe_checkpoint(self) -> None:
+        with transaction(self.db) as uow:
+            last = audit.last_seq(uow)
+            signed = audit.last_checkpoint_seq(uow)
+            if last - signed >= CHECKPOINT_EVERY:
+                audit.checkpoint(uow)
+
+    def run_scheduler(self, interval: float = 1.0) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler round failed")
+            self._stop.wait(interval)
+
+    def start_in_process(self, threads: int = 2) -> Worker:
+        """Embedded mode: a worker and the scheduler in this process's threads."""
+        worker = Worker(self.broker, worker_threads=threads, worker_timeout=200)
+        worker.start()
+        threading.Thread(target=self.run_scheduler, name="relais-scheduler", daemon=True).start()
+        return worker
+
+    def stop(self) -> None:
+        self._stop.set()

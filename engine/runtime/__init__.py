@@ -1,0 +1,1 @@
+"""SpiffWorkflow facade: hardened diagram loading, restricted expressions, connectors."""

@@ -1,0 +1,122 @@
+"""The registry of service-task operators ("connectors").
+
+A diagram's service task names its operator with ``spiffworkflow:serviceTaskOperator
+id="…"``; deployment refuses any id not registered here, and any parameter the connector
+does not declare. This module only describes connectors and holds their pure `run`
+functions: executing one (outbox row, idempotent actor, retries) belongs to the service
+layer and the jobs.
+
+The registry is filled at import time by code, never by uploaded content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.runtime.errors import UnknownConnector
+
+ConnectorRun = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Connector:
+    """A service-task operator: its id, a French description and its parameters.
+
+    `run` maps evaluated parameters (name → value) to a JSON-serializable result; it is
+    None for connectors whose execution is wired elsewhere.
+    """
+
+    id: str
+    description: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    run: ConnectorRun | None = None
+
+    def __post_init__(self) -> None:
+        if not _ID_PATTERN.match(self.id):
+            raise ValueError(f"connector id must look like 'vendor/name', got {self.id!r}")
+        overlap = set(self.required) & set(self.optional)
+        if overlap:
+            raise ValueError(f"parameters both required and optional: {sorted(overlap)}")
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        """Every parameter name the connector accepts."""
+        return frozenset(self.required) | frozenset(self.optional)
+
+    def parameter_problems(self, names: set[str] | frozenset[str]) -> list[str]:
+        """French reasons why a service task giving `names` as parameters is wrong."""
+        problems = []
+        missing = [name for name in self.required if name not in names]
+        if missing:
+            problems.append(
+                f"paramètre(s) obligatoire(s) manquant(s) pour « {self.id} » : "
+                + ", ".join(missing)
+            )
+        unknown = sorted(names - self.parameters)
+        if unknown:
+            accepted = ", ".join(sorted(self.parameters)) or "aucun"
+            problems.append(
+                f"paramètre(s) inconnu(s) pour « {self.id} » : {', '.join(unknown)} "
+                f"(paramètres acceptés : {accepted})"
+            )
+        return problems
+
+
+_REGISTRY: dict[str, Connector] = {}
+
+
+def register(connector: Connector) -> Connector:
+    """Add `connector`; registering the same object twice is a no-op.
+
+    Raises ValueError if another connector already uses this id (ids are stable names
+    written into deployed diagrams: they are never silently replaced).
+    """
+    existing = _REGISTRY.get(connector.id)
+    if existing is not None and existing is not connector:
+        raise ValueError(f"a different connector is already registered as {connector.id!r}")
+    _REGISTRY[connector.id] = connector
+    return connector
+
+
+def unregister(connector_id: str) -> None:
+    """Remove a connector (for tests that register temporary ones)."""
+    _REGISTRY.pop(connector_id, None)
+
+
+def get(connector_id: str) -> Connector:
+    """The connector registered as `connector_id`; raises UnknownConnector otherwise."""
+    try:
+        return _REGISTRY[connector_id]
+    except KeyError:
+        raise UnknownConnector(connector_id) from None
+
+
+def is_registered(connector_id: str) -> bool:
+    """True when a connector is registered under this id."""
+    return connector_id in _REGISTRY
+
+
+def all_connectors() -> list[Connector]:
+    """Every registered connector, sorted by id."""
+    return [_REGISTRY[key] for key in sorted(_REGISTRY)]
+
+
+def _run_echo(params: Mapping[str, Any]) -> dict[str, Any]:
+    # Harmless by design: no I/O, returns a copy of what it was given.
+    return dict(params)
+
+
+ECHO = register(
+    Connector(
+        id="relais/echo",
+        description="Renvoie ses paramètres sans rien faire d'autre (connecteur de test).",
+        optional=("message",),
+        run=_run_echo,
+    )
+)

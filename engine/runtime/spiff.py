@@ -1,0 +1,163 @@
+"""SpiffWorkflow facade: our parser and task classes, spec storage, state (de)serialization.
+
+- Service tasks never run inline: their first run asks the script engine's service hook to
+  record an outbox request and leaves the task STARTED; an actor later runs the connector and
+  `resume_service_task` completes the task with the result.
+- A version's spec is serialized once (`spec_json`) and kept out of each instance's state;
+  restored spec objects are cached per version, since specs are not changed by running.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, ClassVar
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.util.task import TaskState
+
+SPEC_KEYS = ("spec", "subprocess_specs")
+
+
+class AsyncServiceTask(ServiceTask):
+    """A service task whose connector runs outside the transaction, through the outbox.
+
+    Its run records (task id, operator, evaluated parameters) on the script engine's
+    `service_requests` list, which the runtime turns into outbox rows in the same transaction.
+    """
+
+    def _execute(self, task: Any) -> None:
+        params = {name: value["value"] for name, value in self.evaluate_params(task).items()}
+        task.workflow.script_engine.service_requests.append(
+            (str(task.id), self.operation_name, params))
+        return None  # STARTED: resumed when the connector's result arrives
+
+
+# --- an injectable clock for SpiffWorkflow's timers -----------------------------------------
+# SpiffWorkflow reads datetime.now() inside its timer module; during our engine calls that
+# name answers from the unit of work's clock, so tests move time instead of sleeping.
+_clock: ContextVar[Any] = ContextVar("relais_spiff_clock", default=None)
+
+
+class _ClockedDatetime(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        clock = _clock.get()
+        if clock is None:
+            return datetime.now(tz)
+        value = clock.now()
+        return value.astimezone(tz) if tz is not None else value.replace(tzinfo=None)
+
+
+timer_module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
+
+
+@contextmanager
+def clock_context(clock: Any) -> Iterator[None]:
+    token = _clock.set(clock)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+class RelaisBpmnParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
+    }
+
+
+class _CachedSpecWorkflowConverter(BpmnWorkflowConverter):
+    """Accepts already-restored spec objects, so a version's spec is restored only once."""
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs", {})
+        if isinstance(spec, dict):
+            spec = self.registry.restore(spec)
+            subprocess_specs = self.mapping_from_dict(subprocess_specs)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[AsyncServiceTask] = ServiceTaskConverter
+    config[BpmnWorkflow] = _CachedSpecWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+SERIALIZER = _make_serializer()
+
+
+def spec_json(spec: Any, subprocess_specs: dict[str, Any]) -> str:
+    """One version's spec, serialized once at deployment."""
+    registry = SERIALIZER.registry
+    return json.dumps({"spec": registry.convert(spec),
+                       "subprocess_specs": {k: registry.convert(v)
+                                            for k, v in subprocess_specs.items()}})
+
+
+@lru_cache(maxsize=64)
+def restored_spec(version_id: int, spec_text: str) -> tuple[Any, dict[str, Any]]:
+    """The spec objects of a version (cached: specs are immutable once deployed)."""
+    data = json.loads(spec_text)
+    registry = SERIALIZER.registry
+    return (registry.restore(data["spec"]),
+            {k: registry.restore(v) for k, v in data["subprocess_specs"].items()})
+
+
+def new_workflow(version_id: int, spec_text: str, script_engine: Any) -> BpmnWorkflow:
+    spec, subprocess_specs = restored_spec(version_id, spec_text)
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """The instance state without its spec (stored once per version)."""
+    SERIALIZER.registry._encoder_mode = True
+    try:
+        dct = SERIALIZER.to_dict(workflow)
+    finally:
+        SERIALIZER.registry._encoder_mode = False
+    for key in SPEC_KEYS:
+        dct.pop(key, None)
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    return json.dumps(dct, separators=(",", ":"))
+
+
+def load_state(version_id: int, spec_text: str, state: str, script_engine: Any) -> BpmnWorkflow:
+    dct = json.loads(state)
+    SERIALIZER.migrate(dct)
+    spec, subprocess_specs = restored_spec(version_id, spec_text)
+    dct["spec"], dct["subprocess_specs"] = spec, subprocess_specs
+    workflow = SERIALIZER.from_dict(dct)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def waiting_service_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    return [t for t in workflow.get_tasks(state=TaskState.STARTED)
+            if isinstance(t.task_spec, AsyncServiceTask)]

@@ -1,0 +1,75 @@
+"""The connector registry: what service tasks may call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from engine.runtime import connectors
+from engine.runtime.connectors import Connector
+from engine.runtime.errors import UnknownConnector
+
+
+@pytest.fixture
+def temporary() -> Iterator[Connector]:
+    connector = Connector(
+        id="test/temporaire",
+        description="Connecteur de test.",
+        required=("dossier",),
+        optional=("motif",),
+    )
+    connectors.register(connector)
+    yield connector
+    connectors.unregister(connector.id)
+
+
+def test_echo_is_registered_and_harmless() -> None:
+    echo = connectors.get("relais/echo")
+    assert connectors.is_registered("relais/echo")
+    assert echo in connectors.all_connectors()
+    assert echo.required == ()
+    assert echo.optional == ("message",)
+    assert echo.description
+    assert echo.run is not None
+    params = {"message": "bonjour"}
+    result = echo.run(params)
+    assert result == {"message": "bonjour"}
+    assert result is not params
+
+
+def test_unknown_connector() -> None:
+    assert not connectors.is_registered("acme/launch")
+    with pytest.raises(UnknownConnector, match="Aucun connecteur") as caught:
+        connectors.get("acme/launch")
+    assert isinstance(caught.value, LookupError)
+
+
+def test_registering(temporary: Connector) -> None:
+    assert connectors.get("test/temporaire") is temporary
+    assert connectors.register(temporary) is temporary  # same object: no-op
+    with pytest.raises(ValueError):
+        connectors.register(Connector(id="test/temporaire", description="Autre."))
+    ids = [connector.id for connector in connectors.all_connectors()]
+    assert ids == sorted(ids)
+
+
+def test_parameter_problems(temporary: Connector) -> None:
+    assert temporary.parameters == {"dossier", "motif"}
+    assert temporary.parameter_problems({"dossier"}) == []
+    assert temporary.parameter_problems({"dossier", "motif"}) == []
+    (missing,) = temporary.parameter_problems(set())
+    assert "obligatoire" in missing and "dossier" in missing
+    (unknown,) = temporary.parameter_problems({"dossier", "secret"})
+    assert "inconnu" in unknown and "secret" in unknown
+
+
+@pytest.mark.parametrize("bad_id", ["echo", "Relais/echo", "relais/", "a/b/c", "relais/écho"])
+def test_connector_ids_are_vendor_slash_name(bad_id: str) -> None:
+    with pytest.raises(ValueError):
+        Connector(id=bad_id, description="x")
+
+
+def test_a_parameter_cannot_be_both_required_and_optional() -> None:
+    with pytest.raises(ValueError):
+        Connector(id="test/x", description="x", required=("a",), optional=("a",))
