@@ -12,6 +12,7 @@ The registry is filled at import time by code, never by uploaded content.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -107,16 +108,31 @@ def all_connectors() -> list[Connector]:
     return [_REGISTRY[key] for key in sorted(_REGISTRY)]
 
 
+ECHO_MAX_PAUSE_SECONDS = 30
+
+
 def _run_echo(params: Mapping[str, Any]) -> dict[str, Any]:
-    # Harmless by design: no I/O, returns a copy of what it was given.
+    """Harmless by design: no I/O, returns a copy of what it was given.
+
+    `pause_seconds` (a number from 0 to 30, default 0) makes it wait before answering, so
+    tests can stop a worker while a connector is running.
+    """
+    pause = params.get("pause_seconds", 0)
+    if (isinstance(pause, bool) or not isinstance(pause, int | float)
+            or not 0 <= pause <= ECHO_MAX_PAUSE_SECONDS):  # NaN fails the comparison too
+        raise ValueError(f"pause_seconds doit être un nombre de 0 à {ECHO_MAX_PAUSE_SECONDS} "
+                         f"(secondes), reçu {pause!r}")
+    if pause:
+        time.sleep(pause)
     return dict(params)
 
 
 ECHO = register(
     Connector(
         id="relais/echo",
-        description="Renvoie ses paramètres sans rien faire d'autre (connecteur de test).",
-        optional=("message",),
+        description="Renvoie ses paramètres sans rien faire d'autre (connecteur de test) ; "
+        "« pause_seconds » (0 à 30) le fait attendre avant de répondre.",
+        optional=("message", "pause_seconds"),
         run=_run_echo,
     )
 )

@@ -350,32 +350,44 @@ def _bind_lane(uow: UnitOfWork, loaded: Loaded, role: str, data: Mapping[str, An
 
 
 def _sync_human_tasks(uow: UnitOfWork, loaded: Loaded) -> None:
+    """Mirror the workflow's ready human tasks; a suspended instance's tasks are set aside."""
     instance, workflow = loaded.instance, loaded.workflow
     rows = {r.task_guid: r for r in uow.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready"))}
+        select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                HumanTask.state.in_(("ready", "suspended"))))}
+    if instance.status == SUSPENDED:
+        for row in rows.values():
+            row.state = "suspended"
+        return
     ready = {str(t.id): t for t in spiff.ready_human_tasks(workflow)} \
         if instance.status == RUNNING else {}
     now = uow.now()
     for guid, row in rows.items():
-        if guid not in ready:
-            task = workflow.get_task_from_id(UUID(guid)) if instance.status != TERMINATED else None
-            done = task is not None and task.has_state(TaskState.COMPLETED)
-            row.state = "completed" if done else "cancelled"
-            row.completed_at = row.completed_at or now
-    for guid, task in ready.items():
-        if guid in rows:
+        if guid in ready:
+            row.state = "ready"
             continue
-        lane = getattr(task.task_spec, "lane", None)
-        org = _bind_lane(uow, loaded, lane, task.data) if lane else None
-        uow.session.add(HumanTask(
-            instance_id=instance.id, task_guid=guid, spec_name=task.task_spec.bpmn_id or
-            task.task_spec.name, name=task.task_spec.bpmn_name or task.task_spec.name,
-            lane=lane, organisation_id=org, form=_form_of(task.task_spec), state="ready",
-            created_at=now))
-        if lane and org is None:
-            _incident(uow, instance, "lane_unbound",
-                      f"Aucune organisation n'est désignée pour le rôle {lane} : précisez-la "
-                      "dans le protocole ou le formulaire.", task_guid=guid)
+        task = workflow.get_task_from_id(UUID(guid)) if instance.status != TERMINATED else None
+        done = task is not None and task.has_state(TaskState.COMPLETED)
+        row.state = "completed" if done else "cancelled"
+        row.completed_at = row.completed_at or now
+    for guid, task in ready.items():
+        if guid not in rows:
+            _add_human_task(uow, loaded, guid, task, now)
+
+
+def _add_human_task(uow: UnitOfWork, loaded: Loaded, guid: str, task: Any,
+                    now: datetime) -> None:
+    lane = getattr(task.task_spec, "lane", None)
+    org = _bind_lane(uow, loaded, lane, task.data) if lane else None
+    uow.session.add(HumanTask(
+        instance_id=loaded.instance.id, task_guid=guid,
+        spec_name=task.task_spec.bpmn_id or task.task_spec.name,
+        name=task.task_spec.bpmn_name or task.task_spec.name, lane=lane, organisation_id=org,
+        form=_form_of(task.task_spec), state="ready", created_at=now))
+    if lane and org is None:
+        _incident(uow, loaded.instance, "lane_unbound",
+                  f"Aucune organisation n'est désignée pour le rôle {lane} : précisez-la "
+                  "dans le protocole ou le formulaire.", task_guid=guid)
 
 
 def _form_of(task_spec: Any) -> str | None:
@@ -747,3 +759,89 @@ def task_form(uow: UnitOfWork, task: HumanTask) -> dict[str, Any] | None:
         return None
     form = form_of_version(uow, version, task.form)
     return {"schema": form.schema, "ui": form.ui}
+
+
+# --- administration: migration and incidents -----------------------------------------------
+
+def migrate_instance(uow: UnitOfWork, principal: Principal, instance_id: int,
+                     target_version: int | None = None) -> Instance:
+    """Move a running instance to a newer version when SpiffWorkflow's diff allows it.
+
+    Refused (with the reasons, in French) when a task the instance has reached no longer
+    exists in the target version, or a running sub-process has no counterpart.
+    """
+    from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+
+    require_role(principal, Role.ADMIN)
+    instance = visible_instance(uow, principal, instance_id)
+    if instance.status not in {RUNNING, SUSPENDED}:
+        raise Conflict("Seule une instance en cours ou suspendue peut être migrée.",
+                       code="invalid_transition")
+    current = uow.session.get(ProcessVersion, instance.process_version_id)
+    assert current is not None
+    target = _target_version(uow, current, target_version)
+    loaded = load(uow, instance)
+    spec, subprocess_specs = spiff.restored_spec(target.id, target.spec)
+    top, subs = diff_workflow(spiff.SERIALIZER.registry, loaded.workflow, spec, subprocess_specs)
+    # Predicted tasks are simply re-predicted; a step already reached must still exist.
+    reasons = [{"field": t.task_spec.bpmn_id or t.task_spec.name,
+                "message": f"l'étape « {t.task_spec.bpmn_name or t.task_spec.name} », déjà "
+                           f"atteinte, n'existe plus dans la version {target.version}"}
+               for t in top.removed if not t.has_state(TaskState.PREDICTED_MASK)]
+    reasons += [{"field": str(sp_id), "message": "un sous-processus en cours n'existe plus"}
+                for sp_id, diff in subs.items() if diff is None]
+    if reasons:
+        raise Invalid(f"Migration vers la version {target.version} impossible.", reasons,
+                      code="migration_refused")
+    migrate_workflow(top, loaded.workflow, spec)
+    loaded.workflow.subprocess_specs = subprocess_specs
+    for sp_id, diff in subs.items():
+        sub = loaded.workflow.subprocesses[sp_id]
+        migrate_workflow(diff, sub, subprocess_specs[sub.spec.name])
+    instance.process_version_id = target.id
+    loaded.version = target
+    audit.append(uow, principal.actor, "runtime.instance_migrated", subject_type="instance",
+                 subject_id=instance.id, from_version=current.version, to_version=target.version)
+    if instance.status == RUNNING:
+        _advance(uow, loaded, principal.actor)
+    else:
+        _save(uow, loaded, principal.actor)
+    return instance
+
+
+def _target_version(uow: UnitOfWork, current: ProcessVersion,
+                    wanted: int | None) -> ProcessVersion:
+    stmt = select(ProcessVersion).where(ProcessVersion.process_id == current.process_id)
+    if wanted is None:
+        stmt = stmt.order_by(ProcessVersion.version.desc()).limit(1)
+    else:
+        stmt = stmt.where(ProcessVersion.version == wanted)
+    target = uow.session.scalars(stmt).first()
+    if target is None:
+        raise NotFound(f"Version {wanted} inconnue pour ce protocole.", code="version_not_found")
+    if target.version <= current.version:
+        raise Conflict("L'instance est déjà à cette version ou à une plus récente.",
+                       code="nothing_to_migrate")
+    return target
+
+
+def retry_incident(uow: UnitOfWork, principal: Principal, incident_id: int) -> Incident:
+    """An administrator retries: a failed connector runs again; an engine error re-runs steps."""
+    require_role(principal, Role.ADMIN)
+    incident = uow.session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound("Incident introuvable.", code="incident_not_found")
+    if incident.resolved_at is not None:
+        raise Conflict("Cet incident est déjà résolu.", code="incident_resolved")
+    instance = uow.session.get(Instance, incident.instance_id)
+    assert instance is not None
+    if incident.outbox_id is not None:
+        item = uow.session.get(OutboxItem, incident.outbox_id)
+        if item is not None and item.status == "failed":
+            item.status, item.attempts, item.next_attempt_at = "pending", 0, uow.now()
+    elif instance.status == RUNNING:
+        _advance(uow, load(uow, instance), principal.actor)
+    incident.resolved_at, incident.resolved_by = uow.now(), principal.user_id
+    audit.append(uow, principal.actor, "runtime.incident_retried", subject_type="instance",
+                 subject_id=instance.id, incident=incident.id, kind=incident.kind)
+    return incident

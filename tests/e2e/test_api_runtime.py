@@ -130,3 +130,20 @@ def test_admin_upload_deploys_and_refuses_with_reasons(client, db):
                         data={"file": (io.BytesIO(b"x"), "notes.txt")},
                         content_type="multipart/form-data")
     assert wrong.status_code == 422
+
+
+def test_admin_endpoints_are_for_administrators(client, deployed, db, is_headers):
+    admin = bearer(db, "demo-admin")
+    started = client.post("/api/v1/instances", json={"process_id": "essai"},
+                          headers=is_headers).get_json()
+    assert client.get("/api/v1/admin/incidents", headers=admin).get_json() == []
+    assert client.get("/api/v1/admin/incidents", headers=is_headers).status_code == 403
+    nothing = client.post(f"/api/v1/admin/instances/{started['id']}/migrate", json={},
+                          headers=admin)
+    assert nothing.status_code == 409 and nothing.get_json()["code"] == "nothing_to_migrate"
+    assert client.post(f"/api/v1/admin/instances/{started['id']}/migrate", json={},
+                       headers=is_headers).status_code == 403
+    suspended = client.post(f"/api/v1/instances/{started['id']}/suspend", headers=admin)
+    assert suspended.status_code == 200 and suspended.get_json()["status"] == "suspended"
+    assert client.get("/api/v1/tasks", headers=is_headers).get_json() == []
+    assert client.post("/api/v1/admin/incidents/999/retry", headers=admin).status_code == 404

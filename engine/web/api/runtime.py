@@ -221,3 +221,57 @@ def _safe_name(name: str) -> str:
         raise Invalid("Seuls les fichiers .bpmn et .dmn sont acceptés.",
                       [{"field": "file", "message": f"Extension refusée : {base or '?'}"}])
     return base
+
+
+class IncidentOut(Schema):
+    id = Integer()
+    instance_id = Integer()
+    kind = String()
+    error = String()
+    attempts = Integer()
+    traceback = String(allow_none=True)
+    created_at = String()
+
+
+class MigrateIn(Schema):
+    version = Integer(load_default=None, allow_none=True)
+
+
+def _incident(incident: Any) -> dict[str, Any]:
+    return {"id": incident.id, "instance_id": incident.instance_id, "kind": incident.kind,
+            "error": incident.error, "attempts": incident.attempts,
+            "traceback": incident.traceback, "created_at": incident.created_at.isoformat()}
+
+
+@bp.get("/admin/incidents")
+@bp.auth_required(auth)
+@bp.output(IncidentOut(many=True))
+@bp.doc(summary="Incidents ouverts (administrateurs)",
+        description="La trace technique n'est visible que des administrateurs.")
+def incidents() -> list[dict[str, Any]]:
+    return [_incident(i) for i in runtime.open_incidents(uow(), current())]
+
+
+@bp.post("/admin/incidents/<int:incident_id>/retry")
+@bp.auth_required(auth)
+@bp.output(IncidentOut)
+@bp.doc(summary="Relancer un incident (administrateurs)")
+def retry_incident(incident_id: int) -> dict[str, Any]:
+    incident = runtime.retry_incident(uow(), current(), incident_id)
+    body = _incident(incident)
+    uow().commit()
+    return body
+
+
+@bp.post("/admin/instances/<int:instance_id>/migrate")
+@bp.auth_required(auth)
+@bp.input(MigrateIn, arg_name="body")
+@bp.output(InstanceOut)
+@bp.doc(summary="Migrer une instance vers une version plus récente (administrateurs)",
+        description="422 avec les raisons quand la différence des versions l'interdit.")
+def migrate_instance(instance_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    principal = current()
+    instance = runtime.migrate_instance(uow(), principal, instance_id, body["version"])
+    summary = runtime.instance_summary(uow(), principal, instance)
+    uow().commit()
+    return summary

@@ -29,13 +29,27 @@ def test_echo_is_registered_and_harmless() -> None:
     assert connectors.is_registered("relais/echo")
     assert echo in connectors.all_connectors()
     assert echo.required == ()
-    assert echo.optional == ("message",)
+    assert echo.optional == ("message", "pause_seconds")
     assert echo.description
     assert echo.run is not None
     params = {"message": "bonjour"}
     result = echo.run(params)
     assert result == {"message": "bonjour"}
     assert result is not params
+
+
+def test_echo_pause_is_bounded_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(connectors.time, "sleep", slept.append)
+    echo = connectors.get("relais/echo")
+    assert echo.run is not None
+    assert echo.run({"pause_seconds": 2.5}) == {"pause_seconds": 2.5}
+    assert echo.run({"pause_seconds": 0}) == {"pause_seconds": 0}
+    assert slept == [2.5]
+    for bad in (-1, 31, float("nan"), True, "5", None):
+        with pytest.raises(ValueError, match="pause_seconds doit être un nombre de 0 à 30"):
+            echo.run({"pause_seconds": bad})
+    assert slept == [2.5]
 
 
 def test_unknown_connector() -> None:
