@@ -57,7 +57,8 @@ def status(db, iid):
 def test_running_instances_keep_their_version_and_can_be_migrated(db):
     assert deploy(db, ESSAI) == 1
     iid = start(db)
-    assert deploy(db, ESSAI.replace(b'name="Class\xc3\xa9"', b'name="Class\xc3\xa9 sans suite"')) == 2
+    renamed = ESSAI.replace('name="Classé"'.encode(), 'name="Classé sans suite"'.encode())
+    assert renamed != ESSAI and deploy(db, renamed) == 2
     _status, before = status(db, iid)
     with transaction(db) as uow:
         assert runtime.latest_version(uow, "essai").version == 2
