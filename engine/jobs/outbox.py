@@ -19,10 +19,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from engine.audit import service as audit
+from engine.audit.service import SYSTEM
 from engine.db import Database, UnitOfWork, transaction
+from engine.errors import RelaisError
 from engine.runtime import connectors
 from engine.runtime import service as runtime
-from engine.runtime.models import OutboxItem
+from engine.runtime.models import Instance, OutboxItem
 
 log = logging.getLogger("relais.jobs")
 
@@ -74,17 +77,56 @@ def run_item(db: Database, item_id: int) -> str:
         return "skipped"
     params = json.loads(started.params)
     try:
-        result = connectors.get(started.operator or "").run(params)  # type: ignore[misc]
-    except Exception as exc:  # any connector failure is retried, then becomes an incident
+        connector = connectors.get(started.operator or "")
+        if connector.run_in_transaction is not None:
+            return _run_in_transaction(db, item_id, connector, params)
+        result = connector.run(params) if connector.run else {}
+    except RelaisError as exc:  # a decided refusal (e.g. no consent): retrying cannot help
+        return _refused(db, item_id, exc)
+    except Exception as exc:  # any other connector failure is retried, then an incident
         return _failed(db, item_id, exc)
     with transaction(db) as uow:
         item = _lock(uow, item_id)
         if item is None or item.status == "done":
             return "skipped"
-        runtime.resume_service_task(uow, item, result or {})
-        item.status, item.done_at = "done", uow.now()
-        item.result = json.dumps(result or {}, default=str)
+        _finish(uow, item, result)
     return "done"
+
+
+def _run_in_transaction(db: Database, item_id: int, connector: connectors.Connector,
+                        params: dict) -> str:
+    """The connector's effect, the instance's resumption and `done` commit together."""
+    with transaction(db) as uow:
+        item = _lock(uow, item_id)
+        if item is None or item.status == "done":
+            return "skipped"
+        instance = uow.session.get(Instance, item.instance_id)
+        context = connectors.ConnectorContext(uow=uow, instance_id=item.instance_id or 0,
+                                              case_id=instance.case_id if instance else 0,
+                                              outbox_id=item.id, task_guid=item.task_guid or "")
+        result = connector.run_in_transaction(context, params)  # type: ignore[misc]
+        _finish(uow, item, result)
+    return "done"
+
+
+def _finish(uow: UnitOfWork, item: OutboxItem, result: dict | None) -> None:
+    runtime.resume_service_task(uow, item, result or {})
+    item.status, item.done_at = "done", uow.now()
+    item.result = json.dumps(result or {}, default=str)
+
+
+def _refused(db: Database, item_id: int, exc: RelaisError) -> str:
+    """Audit the refusal and open an incident at once, with the French explanation."""
+    with transaction(db) as uow:
+        item = _lock(uow, item_id)
+        if item is None or item.status == "done":
+            return "skipped"
+        item.status, item.last_error = "failed", f"{exc.code}: {exc.message[:300]}"
+        audit.append(uow, SYSTEM, "runtime.connector_refused", subject_type="instance",
+                     subject_id=item.instance_id, outbox=item.id, operator=item.operator,
+                     code=exc.code)
+        runtime.service_task_failed(uow, item, exc.message, None, kind="connector_refused")
+    return "refused"
 
 
 def _failed(db: Database, item_id: int, exc: Exception) -> str:

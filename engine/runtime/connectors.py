@@ -21,6 +21,37 @@ from engine.runtime.errors import UnknownConnector
 
 ConnectorRun = Callable[[Mapping[str, Any]], dict[str, Any]]
 
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a transactional connector may use: the unit of work that will also resume the
+    instance, and the references of the instance, its case and the outbox row."""
+
+    uow: Any
+    instance_id: int
+    case_id: int
+    outbox_id: int
+    task_guid: str
+
+
+TransactionalRun = Callable[[ConnectorContext, Mapping[str, Any]], dict[str, Any]]
+
+# Modules of other domains that register their connectors when imported. Loaded on first
+# lookup, so the runtime names no connector implementation and imports stay acyclic.
+PROVIDERS: tuple[str, ...] = ()
+_providers_loaded = False
+
+
+def _load_providers() -> None:
+    global _providers_loaded
+    if _providers_loaded:
+        return
+    _providers_loaded = True
+    import importlib
+
+    for module in PROVIDERS:
+        importlib.import_module(module)
+
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 
 
@@ -28,8 +59,9 @@ _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 class Connector:
     """A service-task operator: its id, a French description and its parameters.
 
-    `run` maps evaluated parameters (name → value) to a JSON-serializable result; it is
-    None for connectors whose execution is wired elsewhere.
+    `run` maps evaluated parameters (name → value) to a JSON-serializable result, outside
+    any transaction (at least once). `run_in_transaction` instead runs inside the unit of
+    work that resumes the instance, so its database effect happens exactly once.
     """
 
     id: str
@@ -37,6 +69,7 @@ class Connector:
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     run: ConnectorRun | None = None
+    run_in_transaction: TransactionalRun | None = None
 
     def __post_init__(self) -> None:
         if not _ID_PATTERN.match(self.id):
@@ -92,6 +125,7 @@ def unregister(connector_id: str) -> None:
 
 def get(connector_id: str) -> Connector:
     """The connector registered as `connector_id`; raises UnknownConnector otherwise."""
+    _load_providers()
     try:
         return _REGISTRY[connector_id]
     except KeyError:
@@ -100,11 +134,13 @@ def get(connector_id: str) -> Connector:
 
 def is_registered(connector_id: str) -> bool:
     """True when a connector is registered under this id."""
+    _load_providers()
     return connector_id in _REGISTRY
 
 
 def all_connectors() -> list[Connector]:
     """Every registered connector, sorted by id."""
+    _load_providers()
     return [_REGISTRY[key] for key in sorted(_REGISTRY)]
 
 

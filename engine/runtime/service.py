@@ -701,10 +701,11 @@ def resume_service_task(uow: UnitOfWork, item: OutboxItem, result: dict[str, Any
     _advance(uow, loaded, SYSTEM)
 
 
-def service_task_failed(uow: UnitOfWork, item: OutboxItem, error: str, trace: str) -> Incident:
+def service_task_failed(uow: UnitOfWork, item: OutboxItem, error: str, trace: str | None,
+                        kind: str = "connector_failed") -> Incident:
     instance = uow.session.get(Instance, item.instance_id)
     assert instance is not None
-    return _incident(uow, instance, "connector_failed", error, task_guid=item.task_guid,
+    return _incident(uow, instance, kind, error, task_guid=item.task_guid,
                      trace=trace, attempts=item.attempts, outbox_id=item.id)
 
 
