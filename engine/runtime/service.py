@@ -643,9 +643,23 @@ def _waiting_for(workflow: Any, name: str) -> list[Any]:
             if getattr(getattr(t.task_spec, "event_definition", None), "name", None) == name]
 
 
-def _correlates(message: Message, workflow: Any) -> bool:
+def _correlates(message: Message, workflow: Any, task: Any) -> bool:
+    """Every correlation key matches the waiting task's data (dotted paths reach into dicts,
+    e.g. `transmission.delivery_id`); `case_id` and `instance_id` match the instance."""
     wanted = json.loads(message.correlation)
-    return bool(wanted) and all(workflow.data.get(k) == v for k, v in wanted.items())
+    return bool(wanted) and all(_lookup(task.data, workflow.data, key) == value
+                                for key, value in wanted.items())
+
+
+def _lookup(data: Mapping[str, Any], fallback: Mapping[str, Any], path: str) -> Any:
+    if path in ("case_id", "instance_id"):
+        return fallback.get(path)
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return fallback.get(path)
+        value = value[part]
+    return value
 
 
 def deliver_message(uow: UnitOfWork, message: Message,
@@ -668,7 +682,7 @@ def deliver_message(uow: UnitOfWork, message: Message,
             continue
         loaded = load(uow, instance)
         waiting = _waiting_for(loaded.workflow, message.name)
-        if not waiting or not _correlates(message, loaded.workflow):
+        if not waiting or not _correlates(message, loaded.workflow, waiting[0]):
             continue
         # The waiting task's own definition: spiff and plain BPMN classes compare unequal.
         definition = waiting[0].task_spec.event_definition
