@@ -56,7 +56,8 @@ from engine.runtime.models import (
 MESSAGE_TTL = timedelta(days=7)
 TIMER_EVENT_TYPES = frozenset({"DurationTimerEventDefinition", "TimeDateEventDefinition",
                                "CycleTimerEventDefinition"})
-MAX_ENGINE_ROUNDS = 50
+# Python's default recursion limit is 1000; SpiffWorkflow's tree walks fail silently near it.
+STALL_DEPTH = 900
 RUNNING, SUSPENDED, COMPLETED, TERMINATED = "running", "suspended", "completed", "terminated"
 
 
@@ -290,12 +291,11 @@ def _save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
     loaded.requests.clear()
     _throw_events(uow, instance, workflow)
     now = uow.now()
-    if workflow.is_completed() and instance.status == RUNNING:
+    stalled = instance.status == RUNNING and _detect_stall(uow, loaded)
+    if workflow.is_completed() and instance.status == RUNNING and not stalled:
         instance.status, instance.ended_at = COMPLETED, now
         audit.append(uow, actor, "runtime.instance_completed", subject_type="instance",
                      subject_id=instance.id)
-    elif instance.status == RUNNING:
-        _detect_stall(uow, loaded)
     instance.state = spiff.dump_state(workflow)
     instance.updated_at = now
     _sync_human_tasks(uow, loaded)
@@ -308,13 +308,30 @@ def _save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
                        code="stale_instance") from None
 
 
-def _detect_stall(uow: UnitOfWork, loaded: Loaded) -> None:
-    """Ready automatic tasks left after engine steps mean SpiffWorkflow stopped: an incident."""
-    stuck = [t for t in loaded.workflow.get_tasks(state=TaskState.READY, manual=False)]
-    if stuck:
+def _detect_stall(uow: UnitOfWork, loaded: Loaded) -> bool:
+    """True (and an incident, once) when SpiffWorkflow stopped without saying so.
+
+    Two signs: a ready automatic task left after engine steps, or a task tree as deep as
+    STALL_DEPTH — past Python's recursion limit SpiffWorkflow quietly ends gateway loops
+    early (measured: a 2000-turn loop "completed" after 499 turns without its end event).
+    """
+    workflow = loaded.workflow
+    stuck = workflow.get_tasks(state=TaskState.READY, manual=False)
+    deepest = workflow.last_task.depth if workflow.last_task is not None else 0
+    if not stuck and deepest < STALL_DEPTH:
+        return False
+    reason = ("la boucle est trop longue pour le moteur (plus de "
+              f"{STALL_DEPTH} étapes enchaînées) : remplacez-la par une boucle standard ou "
+              "une minuterie qui relance une nouvelle instance") if deepest >= STALL_DEPTH \
+        else "une tâche automatique reste bloquée"
+    already = uow.session.scalar(select(func.count(Incident.id)).where(
+        Incident.instance_id == loaded.instance.id, Incident.kind == "stalled",
+        Incident.resolved_at.is_(None)))
+    if not already:
         _incident(uow, loaded.instance, "stalled",
-                  "Le protocole ne progresse plus (tâche automatique bloquée) : un "
-                  "administrateur doit examiner l'instance.", task_guid=str(stuck[0].id))
+                  f"Le protocole ne progresse plus : {reason}. Un administrateur doit "
+                  "examiner l'instance.", task_guid=str(stuck[0].id) if stuck else None)
+    return True
 
 
 def _lanes(instance: Instance) -> dict[str, int]:
@@ -850,13 +867,15 @@ def retry_incident(uow: UnitOfWork, principal: Principal, incident_id: int) -> I
         raise Conflict("Cet incident est déjà résolu.", code="incident_resolved")
     instance = uow.session.get(Instance, incident.instance_id)
     assert instance is not None
+    # Resolved first: if the cause persists, the retry opens a fresh incident.
+    incident.resolved_at, incident.resolved_by = uow.now(), principal.user_id
+    uow.session.flush()
     if incident.outbox_id is not None:
         item = uow.session.get(OutboxItem, incident.outbox_id)
         if item is not None and item.status == "failed":
             item.status, item.attempts, item.next_attempt_at = "pending", 0, uow.now()
     elif instance.status == RUNNING:
         _advance(uow, load(uow, instance), principal.actor)
-    incident.resolved_at, incident.resolved_by = uow.now(), principal.user_id
     audit.append(uow, principal.actor, "runtime.incident_retried", subject_type="instance",
                  subject_id=instance.id, incident=incident.id, kind=incident.kind)
     return incident

@@ -190,3 +190,26 @@ def test_relais_deploy_reports_miwg_models_without_crashing(sqlite_settings, mon
     assert "Traceback" not in result.output
     if result.exit_code == 2:
         assert "Modèle refusé" in result.output
+
+
+def test_a_gateway_loop_past_the_engine_depth_becomes_an_incident_not_a_completion(db):
+    deploy(db, (FIXTURES / "bpmn" / "boucle.bpmn").read_bytes(), "boucle.bpmn")
+    iid = start(db, "boucle")
+    assert status(db, iid)[0] == "running"  # not falsely "completed" after 499 turns
+    with transaction(db) as uow:
+        [incident] = runtime.open_incidents(uow, principal(uow, "demo-admin"))
+        assert incident.kind == "stalled" and "boucle est trop longue" in incident.error
+
+
+def test_retrying_a_persisting_stall_opens_a_fresh_incident(db):
+    deploy(db, (FIXTURES / "bpmn" / "boucle.bpmn").read_bytes(), "boucle.bpmn")
+    start(db, "boucle")
+    with transaction(db) as uow:
+        admin = principal(uow, "demo-admin")
+        [first] = runtime.open_incidents(uow, admin)
+        runtime.retry_incident(uow, admin, first.id)
+    with transaction(db) as uow:
+        [second] = runtime.open_incidents(uow, principal(uow, "demo-admin"))
+        assert second.id != first.id and second.kind == "stalled"
+        with pytest.raises(Conflict):
+            runtime.retry_incident(uow, principal(uow, "demo-admin"), first.id)
