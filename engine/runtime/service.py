@@ -229,6 +229,11 @@ def start_instance(uow: UnitOfWork, principal: Principal, process_id: str,
     version = latest_version(uow, process_id)
     if not can_start(principal, version):
         raise PermissionDenied("Votre rôle ne permet pas de lancer ce protocole.")
+    return _create_instance(uow, principal, version, case_id).instance
+
+
+def _create_instance(uow: UnitOfWork, principal: Principal, version: ProcessVersion,
+                     case_id: int | None, message: Message | None = None) -> Loaded:
     starter_org = _starter_organisation(principal, version)
     if case_id is None:
         case = cases.open_case(uow, principal, starter_org)
@@ -247,9 +252,14 @@ def start_instance(uow: UnitOfWork, principal: Principal, process_id: str,
     loaded = Loaded(instance, version, workflow)
     audit.append(uow, principal.actor, "runtime.instance_started", subject_type="instance",
                  subject_id=instance.id, organisation_id=starter_org, case=case.id,
-                 process=version.process_id, version=version.version)
+                 process=version.process_id, version=version.version,
+                 message=message.id if message else None)
+    if message is not None:
+        with spiff.clock_context(uow.db.clock):
+            workflow.do_engine_steps()  # the start event now waits for its message
+        _catch(uow, loaded, message)
     _advance(uow, loaded, principal.actor)
-    return instance
+    return loaded
 
 
 def _starter_organisation(principal: Principal, version: ProcessVersion) -> int:
@@ -642,9 +652,11 @@ def _store_message(uow: UnitOfWork, name: str, correlation: Mapping[str, Any],
 
 def receive_message(uow: UnitOfWork, actor: Actor, *, name: str,
                     correlation: Mapping[str, Any], payload: Mapping[str, Any],
-                    message_id: str,
-                    visible_to: set[int] | None = None) -> tuple[Message | None, int | None]:
-    """Store a message (once per message_id) and deliver it if an instance waits for it."""
+                    message_id: str, visible_to: set[int] | None = None,
+                    starter: Principal | None = None) -> tuple[Message | None, int | None]:
+    """Store a message (once per message_id) and deliver it if an instance waits for it;
+    else, with a `starter`, start a protocol whose start event waits for it; else buffer it
+    until it expires."""
     if not name or not message_id:
         raise Invalid("Message incomplet.", [{"field": "name", "message": "Obligatoire."}])
     message = _store_message(uow, name, correlation, _routing_only(payload), message_id)
@@ -652,7 +664,10 @@ def receive_message(uow: UnitOfWork, actor: Actor, *, name: str,
         return None, None
     audit.append(uow, actor, "runtime.message_received", subject_type="message",
                  subject_id=message.id, name=name)
-    return message, deliver_message(uow, message, visible_to)
+    delivered = deliver_message(uow, message, visible_to)
+    if delivered is None and starter is not None:
+        delivered = start_by_message(uow, starter, message)
+    return message, delivered
 
 
 def _waiting_for(workflow: Any, name: str) -> list[Any]:
@@ -686,8 +701,6 @@ def deliver_message(uow: UnitOfWork, message: Message,
     `visible_to` limits delivery to instances whose case or lanes involve those organisations
     (a partner's API message never reaches an instance it could not see).
     """
-    from SpiffWorkflow.bpmn.util.event import BpmnEvent
-
     wanted = json.loads(message.correlation)
     stmt = select(Instance).where(Instance.status == RUNNING)
     if "instance_id" in wanted:
@@ -701,15 +714,43 @@ def deliver_message(uow: UnitOfWork, message: Message,
         waiting = _waiting_for(loaded.workflow, message.name)
         if not waiting or not _correlates(message, loaded.workflow, waiting[0]):
             continue
-        # The waiting task's own definition: spiff and plain BPMN classes compare unequal.
-        definition = waiting[0].task_spec.event_definition
-        with spiff.clock_context(uow.db.clock):
-            loaded.workflow.catch(BpmnEvent(definition, json.loads(message.payload)))
-        message.consumed_at, message.consumed_by = uow.now(), instance.id
-        audit.append(uow, SYSTEM, "runtime.message_delivered", subject_type="instance",
-                     subject_id=instance.id, message=message.id, name=message.name)
+        _catch(uow, loaded, message)
         _advance(uow, loaded, SYSTEM)
         return instance.id
+    return None
+
+
+def _catch(uow: UnitOfWork, loaded: Loaded, message: Message) -> None:
+    from SpiffWorkflow.bpmn.util.event import BpmnEvent
+
+    waiting = _waiting_for(loaded.workflow, message.name)
+    # The waiting task's own definition: spiff and plain BPMN classes compare unequal.
+    definition = waiting[0].task_spec.event_definition
+    with spiff.clock_context(uow.db.clock):
+        loaded.workflow.catch(BpmnEvent(definition, json.loads(message.payload)))
+    message.consumed_at, message.consumed_by = uow.now(), loaded.instance.id
+    audit.append(uow, SYSTEM, "runtime.message_delivered", subject_type="instance",
+                 subject_id=loaded.instance.id, message=message.id, name=message.name)
+
+
+def _message_starts(version: ProcessVersion, name: str) -> bool:
+    spec, _subs = spiff.restored_spec(version.id, version.spec)
+    return any(getattr(getattr(ts, "event_definition", None), "name", None) == name
+               for ts in spec.start.outputs)
+
+
+def start_by_message(uow: UnitOfWork, principal: Principal, message: Message) -> int | None:
+    """Start the newest protocol whose start event waits for this message, if the sender may.
+
+    The instance opens on the correlated case when the sender can see it, else on a new case.
+    """
+    for version in latest_versions(uow):
+        if not _message_starts(version, message.name) or not can_start(principal, version):
+            continue
+        case_id = json.loads(message.correlation).get("case_id")
+        if case_id is not None:
+            cases.visible_case(uow, principal, int(case_id))
+        return _create_instance(uow, principal, version, case_id, message).instance.id
     return None
 
 

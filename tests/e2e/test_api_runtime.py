@@ -147,3 +147,21 @@ def test_admin_endpoints_are_for_administrators(client, deployed, db, is_headers
     assert suspended.status_code == 200 and suspended.get_json()["status"] == "suspended"
     assert client.get("/api/v1/tasks", headers=is_headers).get_json() == []
     assert client.post("/api/v1/admin/incidents/999/retry", headers=admin).status_code == 404
+
+
+def test_a_message_start_event_starts_a_protocol_for_a_sender_who_may(client, db, is_headers,
+                                                                      asso_headers):
+    with transaction(db) as uow:
+        runtime.deploy(uow, SYSTEM, {"signalement.bpmn":
+                                     (FIXTURES / "bpmn" / "signalement.bpmn").read_bytes()},
+                       source="cli")
+    message = {"name": "signalement", "correlation": {}, "payload": {"urgent": True},
+               "message_id": "sig-1"}
+    refused = client.post("/api/v1/messages", json={**message, "message_id": "sig-0"},
+                          headers=asso_headers)
+    assert refused.get_json() == {"status": "buffered", "delivered_to": None}
+    started = client.post("/api/v1/messages", json=message, headers=is_headers)
+    assert started.status_code == 202 and started.get_json()["status"] == "delivered"
+    instance_id = started.get_json()["delivered_to"]
+    [task] = client.get("/api/v1/tasks", headers=is_headers).get_json()
+    assert task["instance_id"] == instance_id and task["name"] == "Traiter le signalement"
