@@ -24,8 +24,6 @@ class Settings:
     master_key_file: Path
     secret_key: str | None
     max_request_bytes: int = 4 * MIB
-    idle_timeout_seconds: int = 30 * 60
-    absolute_timeout_seconds: int = 12 * 3600
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

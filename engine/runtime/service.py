@@ -56,6 +56,7 @@ from engine.runtime.models import (
 MESSAGE_TTL = timedelta(days=7)
 TIMER_EVENT_TYPES = frozenset({"DurationTimerEventDefinition", "TimeDateEventDefinition",
                                "CycleTimerEventDefinition"})
+MAX_BUFFERED_ROUNDS = 20
 # Python's default recursion limit is 1000; SpiffWorkflow's tree walks fail silently near it.
 STALL_DEPTH = 900
 RUNNING, SUSPENDED, COMPLETED, TERMINATED = "running", "suspended", "completed", "terminated"
@@ -278,16 +279,43 @@ def load(uow: UnitOfWork, instance: Instance) -> Loaded:
 
 
 def _advance(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
-    """Run engine steps, then save everything the step produced."""
-    with spiff.clock_context(uow.db.clock):
-        try:
-            loaded.workflow.refresh_timers()
-            loaded.workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            _incident(uow, loaded.instance, "task_error", _engine_message(exc),
-                      task_guid=str(exc.task.id) if getattr(exc, "task", None) else None,
-                      trace=traceback.format_exc())
+    """Run engine steps (catching buffered messages the instance now waits for), then save
+    everything the step produced."""
+    for _round in range(MAX_BUFFERED_ROUNDS):
+        with spiff.clock_context(uow.db.clock):
+            try:
+                loaded.workflow.refresh_timers()
+                loaded.workflow.do_engine_steps()
+            except SpiffWorkflowException as exc:
+                _incident(uow, loaded.instance, "task_error", _engine_message(exc),
+                          task_guid=str(exc.task.id) if getattr(exc, "task", None) else None,
+                          trace=traceback.format_exc())
+                break
+        if not _catch_buffered(uow, loaded):
+            break
     _save(uow, loaded, actor)
+
+
+def _catch_buffered(uow: UnitOfWork, loaded: Loaded) -> bool:
+    """Deliver one buffered, unexpired message that this instance now waits for."""
+    waiting = {getattr(t.task_spec.event_definition, "name", None): t
+               for t in loaded.workflow.get_tasks(state=TaskState.WAITING)
+               if getattr(t.task_spec, "event_definition", None) is not None}
+    waiting.pop(None, None)
+    if not waiting:
+        return False
+    pending = uow.session.scalars(
+        select(Message).where(Message.name.in_(list(waiting)), Message.consumed_at.is_(None),
+                              Message.expires_at > uow.now()).order_by(Message.id))
+    for message in pending:
+        wanted = json.loads(message.correlation)
+        if wanted.get("instance_id") not in (None, loaded.instance.id) or \
+                wanted.get("case_id") not in (None, loaded.instance.case_id):
+            continue
+        if _correlates(message, loaded.workflow, waiting[message.name]):
+            _catch(uow, loaded, message)
+            return True
+    return False
 
 
 def _engine_message(exc: Exception) -> str:

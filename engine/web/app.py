@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from engine import __doc__ as product_doc
 from engine.config import Settings
 from engine.db import Database
+from engine.identity.service import ABSOLUTE_TIMEOUT
 from engine.platform import connect
 from engine.web import errors
 
@@ -64,8 +64,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         SESSION_COOKIE_NAME="relais_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.absolute_timeout_seconds),
-        WTF_CSRF_TIME_LIMIT=settings.absolute_timeout_seconds,
+        # The server-side session (engine.identity) decides expiry; the cookie only outlives it.
+        PERMANENT_SESSION_LIFETIME=ABSOLUTE_TIMEOUT,
+        WTF_CSRF_TIME_LIMIT=int(ABSOLUTE_TIMEOUT.total_seconds()),
         INFO={"description": (product_doc or "").strip()},
         SECURITY_SCHEMES={"bearer": {"type": "http", "scheme": "bearer"}},
         JSON_SORT_KEYS=False,

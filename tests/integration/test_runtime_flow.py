@@ -232,3 +232,34 @@ def test_connector_failures_retry_then_open_an_incident(db, deployed, monkeypatc
         assert [(i.instance_id, i.kind) for i in incidents] == [(iid, "connector_failed")]
         assert "panne simulée" in incidents[0].traceback
         assert json.loads(uow.session.get(OutboxItem, item_id).params) == {"message": "alerte"}
+
+
+def test_a_message_sent_before_anyone_waits_is_buffered_then_delivered(db, deployed, clock):
+    iid = start(db)
+    case_id = instance(db, iid).case_id
+    with transaction(db) as uow:  # arrives early: the instance is still at the form
+        _msg, delivered = runtime.receive_message(uow, SYSTEM, name="retour",
+                                                  correlation={"case_id": case_id},
+                                                  payload={}, message_id="tot")
+    assert delivered is None
+    complete(db, "demo-is", ready(db, "demo-is")[0][0], FICHE_HAUTE)
+    with db.unit_of_work() as uow:
+        item_id = uow.session.scalars(select(OutboxItem.id)).one()
+    outbox.run_item(db, item_id)
+    complete(db, "demo-asso", ready(db, "demo-asso")[0][0])
+    assert instance(db, iid).status == "completed"  # the buffered message was caught
+
+
+def test_an_expired_buffered_message_is_not_delivered(db, deployed, clock):
+    iid = start(db)
+    case_id = instance(db, iid).case_id
+    with transaction(db) as uow:
+        runtime.receive_message(uow, SYSTEM, name="retour", correlation={"case_id": case_id},
+                                payload={}, message_id="perime")
+    clock.advance(days=8)
+    complete(db, "demo-is", ready(db, "demo-is")[0][0], FICHE_HAUTE)
+    with db.unit_of_work() as uow:
+        item_id = uow.session.scalars(select(OutboxItem.id)).one()
+    outbox.run_item(db, item_id)
+    complete(db, "demo-asso", ready(db, "demo-asso")[0][0])
+    assert instance(db, iid).status == "running"
