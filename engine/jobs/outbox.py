@@ -1,9 +1,13 @@
 """The transactional outbox: rows written by services, relayed to actors, run idempotently.
 
 Guarantees (at least once to the actor, exactly once in effect):
-- `claim_due` hands out pending rows whose time has come and leases them for `LEASE`, so a
+- `claim_due` hands out pending rows whose time has come and leases them for `lease()`, so a
   row is re-sent only if its actor did not finish (worker killed, broker lost the message).
   On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED: concurrent relays never share one.
+- An attempt holds the row's lease while it runs: a duplicate message arriving meanwhile (a
+  broker redelivery) is skipped instead of running the connector a second time. Once the
+  lease has expired the attempt is presumed dead and the relay hands the row out again, so
+  RELAIS_OUTBOX_LEASE_SECONDS must exceed the longest connector run.
 - `run_item` locks its row, skips it if already done, runs the connector, and commits the
   connector's effect (resuming the instance) together with `status = done`.
 - Failures retry with exponential backoff; after MAX_ATTEMPTS the instance gets an incident.
@@ -48,7 +52,8 @@ def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:
         stmt = stmt.with_for_update(skip_locked=True)
     items = list(uow.session.scalars(stmt))
     for item in items:
-        item.next_attempt_at = now + lease()
+        # A "running" row here outlived its lease: its attempt is presumed dead.
+        item.status, item.next_attempt_at = "pending", now + lease()
     return [item.id for item in items]
 
 
@@ -65,6 +70,8 @@ def _start_attempt(db: Database, item_id: int) -> OutboxItem | None:
         item = _lock(uow, item_id)
         if item is None or item.status in ("done", "cancelled", "failed"):
             return None
+        if item.status == "running" and item.next_attempt_at > uow.now():
+            return None  # a live attempt holds the lease: this delivery is a duplicate
         item.status, item.attempts = "running", item.attempts + 1
         item.next_attempt_at = uow.now() + lease()
         return item
@@ -122,6 +129,8 @@ def _refused(db: Database, item_id: int, exc: RelaisError) -> str:
         if item is None or item.status == "done":
             return "skipped"
         item.status, item.last_error = "failed", f"{exc.code}: {exc.message[:300]}"
+        for record in getattr(exc, "audit_records", ()):  # the refusal's own rows (routing)
+            record.append(uow)
         audit.append(uow, SYSTEM, "runtime.connector_refused", subject_type="instance",
                      subject_id=item.instance_id, outbox=item.id, operator=item.operator,
                      code=exc.code)
