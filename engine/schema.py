@@ -17,8 +17,10 @@ def metadata() -> MetaData:
     """All tables: importing each domain's models registers them on `Base`."""
     import engine.audit.models
     import engine.cases.models
+    import engine.consent.models
     import engine.identity.models
     import engine.keys.models
+    import engine.routing.models
     import engine.runtime.models
     import engine.web.models  # noqa: F401
 

@@ -75,6 +75,13 @@ def _case_key(uow: UnitOfWork, case: Case) -> AESGCM:
     return AESGCM(uow.master.unwrap(case.wrapped_key, _key_context(case)))
 
 
+def case_cipher(uow: UnitOfWork, case: Case) -> AESGCM:
+    """The case key as an AES-256-GCM cipher, unwrapped in memory for one operation, for the
+    domains that keep data under it (routing's stored envelopes): destroying the key makes
+    their data unreadable too. Raises CaseKeyDestroyed after crypto-shredding."""
+    return _case_key(uow, case)
+
+
 def _aad(case: Case, uid: str) -> bytes:
     return f"relais/case-record/{case.reference}/{uid}".encode()
 

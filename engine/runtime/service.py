@@ -678,15 +678,26 @@ def _store_message(uow: UnitOfWork, name: str, correlation: Mapping[str, Any],
     return message
 
 
+# Messages only the platform itself sends, never a caller of the API: routing's receipt
+# ("accuse_reception", sent once the recipient organisation has signed) would otherwise be
+# forgeable by anyone allowed to post messages to the instance.
+PLATFORM_MESSAGES = frozenset({"accuse_reception"})
+
+
 def receive_message(uow: UnitOfWork, actor: Actor, *, name: str,
                     correlation: Mapping[str, Any], payload: Mapping[str, Any],
                     message_id: str, visible_to: set[int] | None = None,
-                    starter: Principal | None = None) -> tuple[Message | None, int | None]:
+                    starter: Principal | None = None,
+                    from_platform: bool = False) -> tuple[Message | None, int | None]:
     """Store a message (once per message_id) and deliver it if an instance waits for it;
     else, with a `starter`, start a protocol whose start event waits for it; else buffer it
-    until it expires."""
+    until it expires. Names in PLATFORM_MESSAGES are accepted only `from_platform`."""
     if not name or not message_id:
         raise Invalid("Message incomplet.", [{"field": "name", "message": "Obligatoire."}])
+    if name in PLATFORM_MESSAGES and not from_platform:
+        raise PermissionDenied(f"Le message « {name} » est réservé à la plateforme : il "
+                               "n'est émis qu'avec un accusé de réception signé.",
+                               code="reserved_message")
     message = _store_message(uow, name, correlation, _routing_only(payload), message_id)
     if message is None:
         return None, None

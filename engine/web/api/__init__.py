@@ -1,5 +1,6 @@
 """The REST API under /api/v1: bearer tokens, JSON, RFC 9457 problems."""
 
+from engine.web.api import routing as _routing_endpoints  # noqa: F401 - registers routes
 from engine.web.api import runtime as _runtime_endpoints  # noqa: F401 - registers routes
 from engine.web.api.views import bp
 

@@ -1,0 +1,1 @@
+"""Consents and (later) legal bases: whether a transmission may happen, and why not."""

@@ -1,0 +1,1 @@
+"""Routing: the one door out (deliveries), inboxes, receipts."""

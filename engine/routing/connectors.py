@@ -1,0 +1,189 @@
+"""The `relais/transmit_document` connector: a diagram sends a document through routing.
+
+Parameters (each a restricted expression evaluated against the task data):
+- `template`: the `.docx` template's file name (see `engine.documents.render.template_dirs`);
+- `recipient`: an organisation slug (`'asso-victimes-demo'`), or a role (`'ASSOCIATION'`):
+  then the organisation bound to that lane in this instance, and an error if none is;
+- `purpose`: the purpose code the consent must name (`'vc_transmission'`);
+- `categories`: the data categories sent, a list (`['SOC', 'ID', 'OFF']`); every field the
+  template shows must belong to one of them;
+- optional `document_name`: the kind label inboxes show (default: the template's title);
+- optional `recipient_role`: the role of the recipient organisation the document is for
+  (default: the `recipient` role when one is given, else every member of the organisation).
+
+It runs inside the unit of work that resumes the instance (exactly once with its outbox row)
+and returns `{"delivery_id": id}` as the task's result. The sender is the organisation holding
+the case; the document is filled from the case's form records of this instance (decrypted
+only after consent authorised the transmission; the transmission's audit row names them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.audit.service import Actor
+from engine.cases import service as cases
+from engine.cases.models import Case, CaseRecord
+from engine.consent.service import Authorization
+from engine.db import UnitOfWork
+from engine.documents import render
+from engine.errors import RelaisError
+from engine.identity.models import Organisation
+from engine.identity.roles import is_known_role
+from engine.routing import service as routing
+from engine.routing.errors import RefusalAudit, RoutingInvalid, attach
+from engine.runtime import connectors
+from engine.runtime import service as runtime
+from engine.runtime.models import HumanTask, Instance, ProcessVersion
+
+
+def _text(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RoutingInvalid(f"Paramètre « {name} » invalide : un texte est attendu.",
+                             code="connector_parameter_invalid")
+    return value.strip()
+
+
+def _categories(value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items \
+            or not all(isinstance(c, str) for c in items):
+        raise RoutingInvalid("Paramètre « categories » invalide : une liste de catégories est "
+                             "attendue, par exemple ['SOC', 'ID'].",
+                             code="connector_parameter_invalid")
+    return sorted(set(items))
+
+
+def _recipient(uow: UnitOfWork, instance: Instance, value: str,
+               role: str | None) -> tuple[Organisation, str | None]:
+    """(organisation, targeted role) named by the `recipient` parameter."""
+    if role is not None and not is_known_role(role):
+        raise RoutingInvalid(f"Rôle destinataire inconnu : {role}.",
+                             code="connector_parameter_invalid")
+    if is_known_role(value):
+        if role is not None and role != value:
+            raise RoutingInvalid("« recipient » désigne déjà un rôle : « recipient_role » doit "
+                                 "être le même ou absent.", code="connector_parameter_invalid")
+        bound = json.loads(instance.lanes or "{}").get(value)
+        org = uow.session.get(Organisation, int(bound)) if bound is not None else None
+        if org is None:
+            raise RoutingInvalid(f"Aucune organisation n'est liée au rôle {value} dans ce "
+                                 "protocole : désignez-la dans un formulaire "
+                                 f"(organisation_{value}) ou nommez l'organisation dans le "
+                                 "diagramme.", code="recipient_unbound")
+        return org, value
+    org = uow.session.scalars(select(Organisation).where(Organisation.slug == value)).first()
+    if org is None:
+        raise RoutingInvalid(f"Organisation destinataire inconnue : {value}.",
+                             code="recipient_unknown")
+    return org, role
+
+
+def _author(uow: UnitOfWork, instance: Instance, sender: Organisation) -> int:
+    """Who produced the document: the last user of the sender organisation who completed a
+    step of this instance (else the user who started it)."""
+    last = uow.session.scalars(
+        select(HumanTask.completed_by)
+        .where(HumanTask.instance_id == instance.id, HumanTask.completed_by.is_not(None),
+               HumanTask.organisation_id == sender.id)
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1)).first()
+    return last if last is not None else instance.started_by
+
+
+def _fields(uow: UnitOfWork, instance: Instance,
+            records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
+    """Every form property of the instance's records, by name (later forms win)."""
+    version = uow.session.get(ProcessVersion, instance.process_version_id)
+    assert version is not None
+    fields: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(r.form for r in records if r.form):
+        fields.update(runtime.form_of_version(uow, version, name).properties)
+    return fields
+
+
+def _check_categories(template: render.Template, fields: Mapping[str, Mapping[str, Any]],
+                      declared: list[str]) -> None:
+    shown = render.placeholders(template.content) & set(fields)
+    carried = {fields[name].get("x-relais-category") for name in shown} - {None}
+    undeclared = sorted(str(c) for c in carried - set(declared))
+    if undeclared:
+        raise RoutingInvalid(
+            f"Le modèle {template.name} montre des données de catégorie "
+            f"{', '.join(undeclared)} que la transmission ne déclare pas : ajoutez ces "
+            "catégories au connecteur (et au consentement) ou retirez ces champs du modèle.",
+            code="categories_undeclared")
+
+
+def _producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecord],
+              fields: dict[str, dict[str, Any]], template: render.Template,
+              sender: Organisation, recipient: Organisation, purpose: str) -> Any:
+    def produce(authorization: Authorization) -> bytes:
+        values: dict[str, Any] = dict.fromkeys(fields)  # a field left empty renders empty
+        for record in records:
+            values.update(cases.read_record(uow, actor, case, record, audited=False))
+        values.update(reference=case.reference, date_document=render.french_date(uow.now()),
+                      organisation_expediteur=sender.name,
+                      organisation_destinataire=recipient.name, finalite=purpose,
+                      consentement_du=render.french_date(authorization.given_at))
+        return render.render_docx(template.content, values, fields)
+
+    return produce
+
+
+def run_in_transaction(context: connectors.ConnectorContext,
+                       params: Mapping[str, Any]) -> dict[str, Any]:
+    """Send the document; a refusal (RelaisError) carries its `routing.transmission_refused`
+    audit row for the outbox, which records it with the incident."""
+    uow: UnitOfWork = context.uow
+    instance = uow.session.get(Instance, context.instance_id)
+    assert instance is not None
+    case = cases.get_case(uow, instance.case_id)
+    sender = uow.session.get(Organisation, case.organisation_id)
+    assert sender is not None
+    actor = Actor(None, "système", organisation_id=sender.id)
+    try:
+        recipient, role = _recipient(uow, instance, _text(params, "recipient") or "",
+                                     _text(params, "recipient_role"))
+        purpose = _text(params, "purpose") or ""
+        categories = _categories(params.get("categories"))
+        template = render.load_template(_text(params, "template") or "")
+        records = [r for r in cases.records_of(uow, case, kind="form")
+                   if r.instance_id == instance.id]
+        fields = _fields(uow, instance, records)
+        _check_categories(template, fields, categories)
+        kind_label = _text(params, "document_name") or template.kind_label
+    except RelaisError as exc:
+        raise attach(exc, RefusalAudit(actor, "routing.transmission_refused", "case", case.id,
+                                       sender.id, {"code": exc.code, "instance": instance.id,
+                                                   "outbox": context.outbox_id})) from None
+    stem = PurePosixPath(template.name).stem
+    document = routing.Outgoing(
+        kind_label=kind_label, title=kind_label, template=template.name,
+        file_name=f"{stem}-{uow.now():%Y-%m-%d}.docx", records=tuple(r.id for r in records),
+        produce=_producer(uow, actor, case, records, fields, template, sender, recipient,
+                          purpose))
+    delivery = routing.transmit(
+        uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
+        categories=categories, document=document, author_user_id=_author(uow, instance, sender),
+        instance_id=instance.id, recipient_role=role, outbox_id=context.outbox_id,
+        commit_refusals=False)
+    return {"delivery_id": delivery.id}
+
+
+TRANSMIT_DOCUMENT = connectors.register(connectors.Connector(
+    id="relais/transmit_document",
+    description="Produit un document depuis un modèle .docx et les données de la situation, "
+    "le signe, le chiffre pour l'organisation destinataire et le dépose dans sa boîte de "
+    "réception — seulement si un consentement couvre la transmission.",
+    required=("template", "recipient", "purpose", "categories"),
+    optional=("document_name", "recipient_role"),
+    run_in_transaction=run_in_transaction,
+))
