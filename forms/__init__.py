@@ -63,6 +63,14 @@ class Form:
         """Only the routing fields' values: what may enter workflow state."""
         return {name: data.get(name) for name in self.routing_fields()}
 
+    def with_fixed(self, values: dict[str, Any]) -> Form:
+        """This form with fields whose value is decided elsewhere (shown, not editable)."""
+        schema = json.loads(json.dumps(self.schema))
+        for name, value in values.items():
+            prop = schema["properties"][name]
+            prop.update({"const": value, "default": value, "readOnly": True})
+        return Form(name=self.name, schema=schema, ui=self.ui)
+
     def validate(self, data: Any) -> dict[str, Any]:
         """The submission if valid; FormInvalid with per-field French messages otherwise."""
         if not isinstance(data, dict):

@@ -38,7 +38,7 @@ TransactionalRun = Callable[[ConnectorContext, Mapping[str, Any]], dict[str, Any
 
 # Modules of other domains that register their connectors when imported. Loaded on first
 # lookup, so the runtime names no connector implementation and imports stay acyclic.
-PROVIDERS: tuple[str, ...] = ("engine.routing.connectors",)
+PROVIDERS: tuple[str, ...] = ("engine.routing.connectors", "engine.consent.connectors")
 _providers_loaded = False
 
 

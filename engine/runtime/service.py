@@ -33,7 +33,7 @@ from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.cases import service as cases
 from engine.db import UnitOfWork
-from engine.errors import Conflict, Invalid, NotFound
+from engine.errors import Conflict, Invalid, NotFound, RelaisError
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Membership
 from engine.identity.roles import Role
@@ -562,13 +562,18 @@ def complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: Any
         raise Conflict("Ce dossier a été modifié entre-temps : rechargez et recommencez.",
                        code="stale_instance")
     submission = data if data is not None else {}
+    if not isinstance(submission, dict):
+        raise Invalid("Les données doivent être un objet.",
+                      [{"field": "data", "message": "Un objet JSON est attendu."}])
+    loaded = load(uow, instance)
+    task = loaded.workflow.get_task_from_id(UUID(row.task_guid))
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict("Cette tâche n'est plus disponible.", code="task_already_completed")
     routing: dict[str, Any] = {}
-    version = uow.session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
     if row.form:
-        form = form_of_version(uow, version, row.form)
+        form, fixed = _task_form(uow, loaded.version, row, task)
         try:
-            cleaned = form.validate(submission)
+            cleaned = form.validate({**fixed, **submission})
         except forms.FormInvalid as exc:
             raise Invalid("Le formulaire contient des erreurs.", exc.errors) from None
         case = cases.get_case(uow, instance.case_id)
@@ -581,10 +586,6 @@ def complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: Any
     elif submission:
         raise Invalid("Cette étape n'attend aucune donnée.",
                       [{"field": "data", "message": "Aucune donnée attendue."}])
-    loaded = load(uow, instance)
-    task = loaded.workflow.get_task_from_id(UUID(row.task_guid))
-    if task is None or not task.has_state(TaskState.READY):
-        raise Conflict("Cette tâche n'est plus disponible.", code="task_already_completed")
     task.data.update(routing)
     with spiff.clock_context(uow.db.clock):
         task.run()
@@ -863,14 +864,49 @@ def worklist(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
 
 
 def task_form(uow: UnitOfWork, task: HumanTask) -> dict[str, Any] | None:
+    """The task's form as the professional sees it, with the diagram's fixed values filled."""
     if not task.form:
         return None
     instance = uow.session.get(Instance, task.instance_id)
-    version = uow.session.get(ProcessVersion, instance.process_version_id) if instance else None
-    if version is None:
+    if instance is None:
         return None
-    form = form_of_version(uow, version, task.form)
+    loaded = load(uow, instance)
+    spiff_task = loaded.workflow.get_task_from_id(UUID(task.task_guid))
+    form, _fixed = _task_form(uow, loaded.version, task, spiff_task)
     return {"schema": form.schema, "ui": form.ui}
+
+
+PREFILL = "prefill."
+
+
+def _task_form(uow: UnitOfWork, version: ProcessVersion, row: HumanTask,
+               task: Any) -> tuple[forms.Form, dict[str, Any]]:
+    """The deployed form with the values the diagram fixes for this task.
+
+    A user task's spiff property `prefill.<field>` is an expression evaluated on the task's
+    data (e.g. `prefill.recipients` = `[organisation_ASSOCIATION]`); the value is shown to the
+    professional and is the only one accepted (a consent covers exactly what the diagram
+    will send).
+    """
+    form = form_of_version(uow, version, row.form or "")
+    properties = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {} \
+        if task is not None else {}
+    fixed: dict[str, Any] = {}
+    for name, expression in properties.items():
+        if not name.startswith(PREFILL):
+            continue
+        field = name[len(PREFILL):]
+        if field not in form.properties:
+            continue
+        try:
+            with spiff.clock_context(uow.db.clock):
+                fixed[field] = task.workflow.script_engine.evaluate(task, expression)
+        except SpiffWorkflowException as exc:
+            raise RelaisError(f"Le protocole ne peut pas préparer le champ « {field} » de ce "
+                              f"formulaire ({_engine_message(exc)}) : signalez-le à "
+                              "l'administrateur.", code="form_prefill_failed",
+                              status=409) from None
+    return (form.with_fixed(fixed) if fixed else form), fixed
 
 
 # --- administration: migration and incidents -----------------------------------------------
