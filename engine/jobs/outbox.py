@@ -26,7 +26,7 @@ from sqlalchemy import select
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM
 from engine.db import Database, UnitOfWork, transaction
-from engine.errors import RelaisError
+from engine.errors import Conflict, RelaisError
 from engine.runtime import connectors
 from engine.runtime import service as runtime
 from engine.runtime.models import Instance, OutboxItem
@@ -88,6 +88,8 @@ def run_item(db: Database, item_id: int) -> str:
         if connector.run_in_transaction is not None:
             return _run_in_transaction(db, item_id, connector, params)
         result = connector.run(params) if connector.run else {}
+    except Conflict as exc:  # a parallel step moved the instance on: try again later
+        return _failed(db, item_id, exc)
     except RelaisError as exc:  # a decided refusal (e.g. no consent): retrying cannot help
         return _refused(db, item_id, exc)
     except Exception as exc:  # any other connector failure is retried, then an incident

@@ -94,3 +94,19 @@ def test_a_refusal_is_audited_and_opens_an_incident_without_retrying(db, monkeyp
         refused = uow.session.scalars(select(AuditEntry).where(
             AuditEntry.action == "runtime.connector_refused")).one()
         assert '"code":"consent_missing"' in refused.details
+
+
+def test_a_conflict_while_resuming_is_retried_not_refused(db, monkeypatch):
+    from engine.errors import Conflict
+
+    def collide(context, params):
+        raise Conflict("modifié entre-temps", code="stale_instance")
+
+    echo = connectors.get("relais/echo")
+    monkeypatch.setitem(connectors._REGISTRY, "relais/echo",
+                        dataclasses.replace(echo, run=None, run_in_transaction=collide))
+    item_id = _started_service_task(db)
+    assert outbox.run_item(db, item_id) == "retry"
+    with db.unit_of_work() as uow:
+        assert uow.session.get(OutboxItem, item_id).status == "pending"
+        assert uow.session.scalars(select(Incident)).all() == []
