@@ -6,17 +6,16 @@ Refusals are audited by the service itself (it commits their audit row before ra
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import Dict, Integer, List, Nested, String
-from flask import send_file
 
 from engine.routing import service as routing
 from engine.web.api.auth import auth, current
 from engine.web.api.views import bp
 from engine.web.context import uow
+from engine.web.downloads import attachment
 from engine.web.idempotency import idempotent
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.relais.envelope"
@@ -76,14 +75,6 @@ class DeliveryOut(Schema):
     destroyed_at = String(allow_none=True)
 
 
-def _attachment(content: bytes, media_type: str, file_name: str) -> Any:
-    """A download that no cache keeps (decrypted documents, sealed envelopes)."""
-    response = send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True,
-                         download_name=file_name, etag=False, max_age=None)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/inbox")
 @bp.auth_required(auth)
 @bp.output(InboxItemOut(many=True))
@@ -113,7 +104,7 @@ def delivery(delivery_id: int) -> dict[str, Any]:
 def delivery_document(delivery_id: int) -> Any:
     opened = routing.open_document(uow(), current(), delivery_id)
     uow().commit()
-    return _attachment(opened.content, opened.metadata.media_type, opened.metadata.file_name)
+    return attachment(opened.content, opened.metadata.media_type, opened.metadata.file_name)
 
 
 @bp.get("/deliveries/<int:delivery_id>/envelope")
@@ -124,7 +115,7 @@ def delivery_document(delivery_id: int) -> Any:
 def delivery_envelope(delivery_id: int) -> Any:
     envelope_id, blob = routing.export_envelope(uow(), current(), delivery_id)
     uow().commit()
-    return _attachment(blob, ENVELOPE_MEDIA_TYPE, f"{envelope_id}.relais")
+    return attachment(blob, ENVELOPE_MEDIA_TYPE, f"{envelope_id}.relais")
 
 
 @bp.post("/deliveries/<int:delivery_id>/acknowledge")

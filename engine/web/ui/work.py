@@ -1,0 +1,115 @@
+"""The professionals' pages: protocols to start, my tasks and their forms, received documents.
+
+Views call `engine.runtime` and `engine.routing` services only; every rule lives there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from engine.errors import Conflict, Invalid
+from engine.routing import service as routing
+from engine.runtime import service as runtime
+from engine.web.context import uow
+from engine.web.downloads import attachment
+from engine.web.ui import forms as html_forms
+from engine.web.ui.auth import login_required
+from engine.web.ui.views import bp
+
+
+@bp.get("/protocoles")
+@login_required
+def processes() -> Any:
+    versions = [(v, runtime.can_start(g.principal, v)) for v in runtime.latest_versions(uow())]
+    return render_template("travail/protocoles.html", versions=versions)
+
+
+@bp.post("/protocoles/<process_id>/lancer")
+@login_required
+def start(process_id: str) -> Any:
+    instance = runtime.start_instance(uow(), g.principal, process_id)
+    uow().commit()
+    mine = [t for t in runtime.worklist(uow(), g.principal) if t["instance_id"] == instance.id]
+    flash("Protocole lancé : une nouvelle situation est ouverte.", "info")
+    if mine:
+        return redirect(url_for("ui.task", task_id=mine[0]["id"]))
+    return redirect(url_for("ui.instance", instance_id=instance.id))
+
+
+@bp.get("/taches")
+@login_required
+def tasks() -> Any:
+    return render_template("travail/taches.html", tasks=runtime.worklist(uow(), g.principal))
+
+
+@bp.route("/taches/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def task(task_id: int) -> Any:
+    row = runtime.visible_task(uow(), g.principal, task_id)
+    instance = runtime.visible_instance(uow(), g.principal, row.instance_id)
+    form = runtime.task_form(uow(), row)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = html_forms.parse(form["schema"], request.form) if form else {}
+        try:
+            runtime.complete_task(uow(), g.principal, task_id, values or None,
+                                  _expected_version())
+            uow().commit()
+        except Invalid as exc:
+            uow().rollback()
+            errors = {e["field"]: e["message"] for e in exc.errors}
+            status = 422
+        except Conflict as exc:
+            uow().rollback()
+            flash(exc.message, "warning")
+            return redirect(url_for("ui.tasks"))
+        else:
+            flash(f"« {row.name} » est enregistré.", "info")
+            return redirect(url_for("ui.tasks"))
+    fields = html_forms.fields(form["schema"], form["ui"], values) if form else []
+    return render_template("travail/tache.html", task=row, instance=instance, form=form,
+                           fields=fields, errors=errors), status
+
+
+def _expected_version() -> int | None:
+    raw = request.form.get("_revision") or ""
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.get("/situations/protocoles/<int:instance_id>")
+@login_required
+def instance(instance_id: int) -> Any:
+    found = runtime.visible_instance(uow(), g.principal, instance_id)
+    return render_template("travail/instance.html",
+                           summary=runtime.instance_summary(uow(), g.principal, found))
+
+
+@bp.get("/recus")
+@login_required
+def inbox() -> Any:
+    return render_template("travail/recus.html", deliveries=routing.inbox(uow(), g.principal))
+
+
+@bp.get("/recus/<int:delivery_id>/document")
+@login_required
+def document(delivery_id: int) -> Any:
+    opened = routing.open_document(uow(), g.principal, delivery_id)
+    uow().commit()
+    return attachment(opened.content, opened.metadata.media_type, opened.metadata.file_name)
+
+
+@bp.post("/recus/<int:delivery_id>/accuser-reception")
+@login_required
+def acknowledge(delivery_id: int) -> Any:
+    try:
+        routing.acknowledge(uow(), g.principal, delivery_id)
+        uow().commit()
+        flash("Accusé de réception signé et envoyé.", "info")
+    except Conflict as exc:
+        uow().rollback()
+        flash(exc.message, "warning")
+    return redirect(url_for("ui.inbox"))
