@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import csrf_from, login
 
 from engine.audit.service import SYSTEM
 from engine.db import transaction
 from engine.runtime import service as runtime
-from helpers import csrf_from, login
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
