@@ -50,12 +50,14 @@ def init() -> None:
 
 @main.command()
 def demo() -> None:
-    """Créer (sans rien dupliquer) le territoire de démonstration."""
-    from engine.demo import create_demo
+    """Créer (sans rien dupliquer) le territoire de démonstration et quelques situations."""
+    from engine.demo import create_demo, populate_demo
     from engine.platform import initialise
 
     try:
-        created = create_demo(initialise(Settings.from_env()))
+        db = initialise(Settings.from_env())
+        created = create_demo(db)
+        created += populate_demo(db)
     except RelaisError as exc:
         _fail(exc.message)
     click.echo(f"Territoire de démonstration prêt ({len(created)} élément(s) créé(s)).")
@@ -363,6 +365,66 @@ def _verify_with_database_keys(blob: bytes, key):  # -> offline.Verified (import
             return offline.verify(blob, keys_service.public_key_lookup(uow), key)
     finally:
         db.dispose()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Rapport JSON sur la sortie standard.")
+@click.option("--steps", default=200, show_default=True, type=click.IntRange(3, 990),
+              help="Étapes de l'instance au long cours.")
+@click.option("--tasklist-instances", default=100_000, show_default=True,
+              type=click.IntRange(1, None), help="Instances insérées pour la liste de tâches.")
+def bench(as_json: bool, steps: int, tasklist_instances: int) -> None:
+    """Mesurer le moteur (SpiffWorkflow seul, couche de services sur SQLite et, si configuré,
+    PostgreSQL), la liste de tâches et les enveloppes, sur des bases jetables (voir
+    docs/benchmarks.md)."""
+    import json
+
+    from engine import bench as suite
+
+    try:
+        report = suite.run(steps=steps, tasklist_instances=tasklist_instances,
+                           postgresql_url=suite.postgresql_server_url(),
+                           progress=lambda message: click.echo(message, err=True))
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json
+               else suite.format_table(report))
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Montrer ce qui est échu sans rien détruire.")
+@click.option("--json", "as_json", is_flag=True, help="Rapport JSON sur la sortie standard.")
+def retention(dry_run: bool, as_json: bool) -> None:
+    """Détruire (effacement cryptographique) les situations dont la durée de conservation est
+    échue ; avec --dry-run, seulement les lister. Journalisé dans les deux cas."""
+    import json
+
+    from engine.audit.service import Actor
+    from engine.consent import rights
+    from engine.db import transaction
+    from engine.platform import connect
+
+    db = connect(Settings.from_env())
+    try:
+        with transaction(db) as uow:
+            sweep = rights.sweep_retention(uow, Actor(None, "cli"), dry_run=dry_run)
+    except RelaisError as exc:
+        _fail(exc.message)
+    if as_json:
+        click.echo(json.dumps({"at": sweep.at.isoformat(), "dry_run": dry_run,
+                               "due": [item.as_dict() for item in sweep.due],
+                               "shredded": list(sweep.shredded)}, indent=2))
+        return
+    for item in sweep.due:
+        state = "conservée (instance en cours)" if item.held else (
+            "à détruire" if dry_run else "détruite")
+        click.echo(f"{item.reference}  {item.organisation}  dernière activité "
+                   f"{item.last_activity_at:%Y-%m-%d}  conservation {item.retention_days} j  "
+                   f"échue le {item.due_at:%Y-%m-%d}  {state}")
+    verb = "seraient détruites" if dry_run else "détruites"
+    click.echo(f"{len(sweep.due)} situation(s) échue(s) ; "
+               f"{len(sweep.due) - len(sweep.held)} {verb} ; {len(sweep.held)} conservée(s) "
+               "tant qu'une instance est en cours.")
 
 
 if __name__ == "__main__":
