@@ -74,7 +74,23 @@ def master_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _seed(settings: Settings) -> None:
     db = initialise(settings)
     create_demo(db)
+    _approve_victim_support(db)
     db.dispose()
+
+
+def _approve_victim_support(db: Database) -> None:
+    """The demo's victim-support association receives offence data (category OFF), as the
+    demo territory sets it; repeated here so the tests never depend on that order."""
+    from engine.audit import service as audit
+    from engine.audit.service import SYSTEM
+    from engine.db import transaction
+    from engine.identity import service as identity
+
+    with transaction(db) as uow:
+        association = identity.get_organisation(uow, "asso-victimes-demo")
+        if not association.offence_data_authorised:
+            identity.set_offence_data_authorised(uow, SYSTEM, association, True)
+            audit.checkpoint(uow)  # the seeded log ends on a signed checkpoint, as demo's
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""The `relais/record_consent` connector: a consent checkpoint of a diagram becomes a Consent.
+"""The consent domain's connectors: consent checkpoints and legal-basis invocations.
+
+`relais/record_consent`: a consent checkpoint of a diagram becomes a Consent.
 
 A checkpoint is a user task with the standard form `consentement.json` whose `purposes`,
 `recipients` and `categories` the diagram fixes (`prefill.*` properties), followed by a
@@ -9,6 +11,18 @@ service task `relais/record_consent` with parameters (restricted expressions):
 It runs in the transaction that resumes the instance and returns
 `{"consent_id": id, "decision": "granted" | "refused"}`; diagrams branch on the form's
 `decision` routing field.
+
+`relais/invoke_legal_basis` (parameter `record`: the `base_legale.json` submission, e.g.
+`record_base_legale`) checks the invocation early (basis, author's role, justification,
+information step) and opens the legal review a `requisition_60_1` needs; it returns
+`{"legal_basis": code, "review": "pending" | "approved" | "rejected" | "not_required",
+"review_id": id | None}`. A refused invocation is a connector refusal (incident, audited).
+
+`relais/answer_legal_review` (parameters `legal_basis_record`, and `record`: the
+`revue_juridique.json` submission) records the reviewer's answer — the author of that
+submission, who must hold a reviewer role — and returns `{"review_decision": …}`.
+Transmitting with `relais/transmit_document`'s `legal_basis_record` then succeeds only after
+an approving answer.
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ from typing import Any
 from engine.audit.service import SYSTEM
 from engine.cases import service as cases
 from engine.cases.models import CaseRecord
+from engine.consent import policy
 from engine.consent import service as consent
 from engine.consent.errors import ConsentInvalid
 from engine.identity.models import User
@@ -27,6 +42,7 @@ from engine.identity.service import principal_for
 from engine.runtime import connectors
 
 CONSENT_FORM = "consentement.json"
+REVIEW_FORM = "revue_juridique.json"
 MAX_DAYS = 3650
 
 
@@ -66,7 +82,8 @@ def run_in_transaction(context: connectors.ConnectorContext,
         uow, principal_for(author), case, purposes=payload["purposes"],
         recipients=payload["recipients"], categories=payload["categories"],
         channel=payload["channel"], decision=payload["decision"], given_at=record.created_at,
-        expires_at=_expiry(payload, params.get("expires_days"), now))
+        expires_at=_expiry(payload, params.get("expires_days"), now),
+        person=payload.get("person") or consent.DEFAULT_PERSON)
     return {"consent_id": recorded.id, "decision": recorded.decision}
 
 
@@ -77,4 +94,56 @@ RECORD_CONSENT = connectors.register(connectors.Connector(
     required=("record",),
     optional=("expires_days",),
     run_in_transaction=run_in_transaction,
+))
+
+
+def _invoke(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    case = cases.get_case(context.uow, context.case_id)
+    invoked = consent.invoke_legal_basis(context.uow, SYSTEM, case, params.get("record"))
+    review = invoked.review
+    return {"legal_basis": invoked.legal_basis,
+            "review": (review.decision or "pending") if review else "not_required",
+            "review_id": review.id if review else None}
+
+
+INVOKE_LEGAL_BASIS = connectors.register(connectors.Connector(
+    id="relais/invoke_legal_basis",
+    description="Vérifie la base légale saisie (rôle de son auteur, justification, "
+    "information de la personne) et ouvre la revue juridique qu'exige une réquisition.",
+    required=("record",),
+    run_in_transaction=_invoke,
+))
+
+
+def _answer(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    uow = context.uow
+    case = cases.get_case(uow, context.case_id)
+    basis_record = policy.legal_basis_record(uow, case, params.get("legal_basis_record"))
+    value = params.get("record")
+    answer = uow.session.get(CaseRecord, value) \
+        if isinstance(value, int) and not isinstance(value, bool) else None
+    if answer is None or answer.case_id != case.id or answer.form != REVIEW_FORM:
+        raise ConsentInvalid("Paramètre « record » invalide : indiquez la saisie du formulaire "
+                             f"{REVIEW_FORM} de ce protocole (record_<tâche>).",
+                             code="connector_parameter_invalid")
+    review = policy.review_of(uow, basis_record.id)
+    if review is None:
+        raise ConsentInvalid("Aucune revue juridique n'est ouverte pour cette base légale : "
+                             "appelez d'abord relais/invoke_legal_basis.",
+                             code="legal_review_missing")
+    payload = cases.read_record(uow, SYSTEM, case, answer, audited=False)
+    reviewer = uow.session.get(User, answer.created_by)
+    if reviewer is None:
+        raise ConsentInvalid("Auteur de la revue inconnu.", code="legal_review_invalid")
+    consent.answer_legal_review(uow, principal_for(reviewer), review,
+                                payload["review_decision"], answer_record=answer.id)
+    return {"review_decision": payload["review_decision"]}
+
+
+ANSWER_LEGAL_REVIEW = connectors.register(connectors.Connector(
+    id="relais/answer_legal_review",
+    description="Enregistre la décision de la revue juridique d'une réquisition (formulaire "
+    "revue_juridique.json) ; seule une réponse approuvée permet ensuite la transmission.",
+    required=("legal_basis_record", "record"),
+    run_in_transaction=_answer,
 ))

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime
@@ -34,6 +43,14 @@ ORGANISATION_KIND_LABELS = {
 }
 
 
+# Kinds whose organisations get a flag when created (and by migration 0005): police and
+# gendarmerie receive offence data by nature; departmental councils (CASF L.221-6), CCAS
+# (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by professional secrecy by statute.
+OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE})
+SECRECY_KINDS = frozenset({OrganisationKind.DEPARTMENTAL_COUNCIL, OrganisationKind.CCAS,
+                           OrganisationKind.CMP})
+
+
 class Organisation(Base):
     __tablename__ = "organisation"
 
@@ -43,6 +60,14 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Recipient capabilities (engine/consent): may receive offence data (`OFF`: police,
+    # gendarmerie, approved victim-support associations); its staff are bound by professional
+    # secrecy (recipients of the "secret partagé" legal bases). Defaults by kind:
+    # `ORGANISATION_FLAG_DEFAULTS`; changed only through identity.service.
+    offence_data_authorised: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default=false())
+    bound_by_secrecy: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
 
 
 class User(Base):

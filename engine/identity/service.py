@@ -37,6 +37,8 @@ from engine.identity.errors import (
     SessionExpired,
 )
 from engine.identity.models import (
+    OFFENCE_DATA_KINDS,
+    SECRECY_KINDS,
     ApiToken,
     Membership,
     Organisation,
@@ -157,11 +159,38 @@ def create_organisation(uow: UnitOfWork, actor: Actor, *, slug: str, name: str,
     if find_organisation(uow, slug) is not None:
         raise Conflict(f"L'organisation {slug} existe déjà.")
     org = Organisation(slug=slug, name=name.strip(), kind=kind, active=True,
-                       created_at=uow.now())
+                       created_at=uow.now(), offence_data_authorised=kind in OFFENCE_DATA_KINDS,
+                       bound_by_secrecy=kind in SECRECY_KINDS)
     uow.session.add(org)
     uow.session.flush()
     audit.append(uow, actor, "identity.organisation_created", subject_type="organisation",
                  subject_id=org.id, slug=slug, kind=kind)
+    return org
+
+
+def set_offence_data_authorised(uow: UnitOfWork, actor: Actor, org: Organisation,
+                                flag: bool) -> Organisation:
+    """Allow (or stop) `org` receiving offence data (category `OFF`): police, gendarmerie
+    (set when created) and approved victim-support associations. Audited when it changes;
+    the caller checks who may decide it (an administrator, or the demo set-up)."""
+    return _set_flag(uow, actor, org, "offence_data_authorised", flag)
+
+
+def set_bound_by_secrecy(uow: UnitOfWork, actor: Actor, org: Organisation,
+                         flag: bool) -> Organisation:
+    """Flag `org`'s staff as bound by professional secrecy, so that it may receive what the
+    "secret partagé" legal bases allow (CASF L.121-6-2, L.226-2-2). Audited when it changes."""
+    return _set_flag(uow, actor, org, "bound_by_secrecy", flag)
+
+
+def _set_flag(uow: UnitOfWork, actor: Actor, org: Organisation, name: str,
+              flag: bool) -> Organisation:
+    if not isinstance(flag, bool):
+        raise IdentityInvalid("Valeur attendue : oui ou non.")
+    if getattr(org, name) != flag:
+        setattr(org, name, flag)
+        audit.append(uow, actor, "identity.organisation_flag_changed",
+                     subject_type="organisation", subject_id=org.id, flag=name, value=flag)
     return org
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -23,6 +24,7 @@ from engine.runtime import service as runtime
 log = logging.getLogger("relais.jobs")
 
 CHECKPOINT_EVERY = 500
+RETENTION_EVERY = timedelta(hours=24)
 
 
 class Jobs:
@@ -33,6 +35,7 @@ class Jobs:
                                          actor_name="relais_run_outbox", max_retries=0,
                                          queue_name="relais")
         self._stop = threading.Event()
+        self._last_retention: datetime | None = None
 
     def _run_outbox(self, item_id: int) -> None:
         """At least once per message; `outbox.run_item` makes the effect happen once."""
@@ -56,7 +59,27 @@ class Jobs:
         for item_id in claimed:
             self.run_outbox.send(item_id)
         self._maybe_checkpoint()
+        self._maybe_sweep_retention()
         return {"timers": fired, "outbox": len(claimed)}
+
+    def _maybe_sweep_retention(self) -> None:
+        """Once a day (on the database clock): crypto-shred the cases whose retention ran
+        out (`consent.rights.sweep_retention`); a failure is logged and retried next round."""
+        from engine.audit.service import SYSTEM
+        from engine.consent import rights
+
+        now = self.db.clock.now()
+        if self._last_retention is not None and now - self._last_retention < RETENTION_EVERY:
+            return
+        try:
+            with transaction(self.db) as uow:
+                sweep = rights.sweep_retention(uow, SYSTEM, dry_run=False)
+        except Exception:
+            log.exception("retention sweep failed")
+            return
+        self._last_retention = now
+        if sweep.shredded:
+            log.info("retention: %s case(s) crypto-shredded", len(sweep.shredded))
 
     def _maybe_checkpoint(self) -> None:
         with transaction(self.db) as uow:

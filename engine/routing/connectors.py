@@ -9,7 +9,10 @@ Parameters (each a restricted expression evaluated against the task data):
   template shows must belong to one of them;
 - optional `document_name`: the kind label inboxes show (default: the template's title);
 - optional `recipient_role`: the role of the recipient organisation the document is for
-  (default: the `recipient` role when one is given, else every member of the organisation).
+  (default: the `recipient` role when one is given, else every member of the organisation);
+- optional `legal_basis_record`: the id of a submitted `base_legale.json` form of the case
+  (e.g. `record_base_legale`): the transmission then rests on that legal basis instead of a
+  consent (see `engine.consent.policy`).
 
 It runs inside the unit of work that resumes the instance (exactly once with its outbox row)
 and returns `{"delivery_id": id}` as the task's result. The sender is the organisation holding
@@ -50,6 +53,16 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
         raise RoutingInvalid(f"Paramètre « {name} » invalide : un texte est attendu.",
                              code="connector_parameter_invalid")
     return value.strip()
+
+
+def _record_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RoutingInvalid("Paramètre « legal_basis_record » invalide : l'identifiant de la "
+                             "saisie du formulaire base_legale.json est attendu "
+                             "(record_<tâche>).", code="connector_parameter_invalid")
+    return value
 
 
 def _categories(value: Any) -> list[str]:
@@ -132,7 +145,8 @@ def _producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecor
         values.update(reference=case.reference, date_document=render.french_date(uow.now()),
                       organisation_expediteur=sender.name,
                       organisation_destinataire=recipient.name, finalite=purpose,
-                      consentement_du=render.french_date(authorization.given_at))
+                      consentement_du=render.french_date(authorization.given_at),
+                      fondement=authorization.explanation)
         return render.render_docx(template.content, values, fields)
 
     return produce
@@ -160,6 +174,7 @@ def run_in_transaction(context: connectors.ConnectorContext,
         fields = _fields(uow, instance, records)
         _check_categories(template, fields, categories)
         kind_label = _text(params, "document_name") or template.kind_label
+        legal_basis_record = _record_id(params.get("legal_basis_record"))
     except RelaisError as exc:
         raise attach(exc, RefusalAudit(actor, "routing.transmission_refused", "case", case.id,
                                        sender.id, {"code": exc.code, "instance": instance.id,
@@ -174,7 +189,7 @@ def run_in_transaction(context: connectors.ConnectorContext,
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
         categories=categories, document=document, author_user_id=_author(uow, instance, sender),
         instance_id=instance.id, recipient_role=role, outbox_id=context.outbox_id,
-        commit_refusals=False)
+        commit_refusals=False, legal_basis_record=legal_basis_record)
     return {"delivery_id": delivery.id}
 
 
@@ -182,8 +197,9 @@ TRANSMIT_DOCUMENT = connectors.register(connectors.Connector(
     id="relais/transmit_document",
     description="Produit un document depuis un modèle .docx et les données de la situation, "
     "le signe, le chiffre pour l'organisation destinataire et le dépose dans sa boîte de "
-    "réception — seulement si un consentement couvre la transmission.",
+    "réception — seulement si un consentement ou la base légale invoquée couvre la "
+    "transmission.",
     required=("template", "recipient", "purpose", "categories"),
-    optional=("document_name", "recipient_role"),
+    optional=("document_name", "recipient_role", "legal_basis_record"),
     run_in_transaction=run_in_transaction,
 ))

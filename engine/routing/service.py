@@ -112,9 +112,11 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
              recipient_org: Organisation, purpose: str, categories: Iterable[str],
              document: Outgoing, author_user_id: int | None, instance_id: int | None = None,
              recipient_role: str | None = None, outbox_id: int | None = None,
-             commit_refusals: bool = True) -> Delivery:
+             commit_refusals: bool = True, legal_basis_record: int | None = None) -> Delivery:
     """Authorise, produce, sign, seal and store one document for `recipient_org`.
 
+    With `legal_basis_record` (a `base_legale.json` record of the case) the transmission
+    rests on that legal basis, not on a consent (see `consent.authorize`).
     Raises ConsentRefused (403) or RoutingInvalid (422) when the transmission may not or
     cannot happen; nothing is created and the refusal is audited (see the module guarantees
     for `commit_refusals`). Otherwise returns the delivery, already in its recipient's inbox,
@@ -126,17 +128,20 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
                                           # codes only: an invalid value is not copied
                                           "purpose": purpose if _is_code(purpose) else None,
                                           "categories": sorted(forms.CATEGORIES & set(wanted)),
-                                          "instance": instance_id, "outbox": outbox_id})
+                                          "instance": instance_id, "outbox": outbox_id,
+                                          "legal_basis_record": legal_basis_record})
     try:
         _check_request(case, sender_org, recipient_org, purpose, wanted, document)
         authorization = consent.authorize(uow, case, sender_org.id, recipient_org.id, purpose,
-                                          wanted, uow.now())
+                                          wanted, uow.now(),
+                                          legal_basis_record=legal_basis_record)
         content = document.produce(authorization)
         blob = _seal(uow, sender_org, recipient_org, purpose, wanted, authorization, document,
                      content, author_user_id)
     except RelaisError as exc:
         raise _refuse(uow, exc, _with(record, code=exc.code,
-                                      consent=getattr(exc, "consent_id", None)),
+                                      consent=getattr(exc, "consent_id", None),
+                                      legal_basis=getattr(exc, "legal_basis", None)),
                       commit=commit_refusals) from None
     delivery = _store(uow, case, blob, sender_org=sender_org, recipient_org=recipient_org,
                       recipient_role=recipient_role, purpose=purpose, categories=wanted,
@@ -146,7 +151,10 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
     audit.append(uow, actor, "routing.transmitted", subject_type="delivery",
                  subject_id=delivery.id, organisation_id=sender_org.id, case=case.id,
                  instance=instance_id, recipient=recipient_org.id, recipient_role=recipient_role,
-                 purpose=purpose, consent=authorization.consent_id, categories=wanted,
+                 purpose=purpose, consent=authorization.consent_id,
+                 legal_basis=authorization.legal_basis,
+                 legal_basis_record=authorization.legal_basis_record,
+                 information=authorization.information, categories=wanted,
                  envelope=delivery.envelope_id, manifest_sha256=delivery.manifest_sha256,
                  template=document.template, records=list(document.records), outbox=outbox_id)
     return delivery
@@ -188,7 +196,8 @@ def _seal(uow: UnitOfWork, sender: Organisation, recipient: Organisation, purpos
     fields = envelope.ManifestFields(
         sender_organisation=sender.slug, purpose=purpose, data_categories=categories,
         created_at=uow.now(), author_user_id=author_user_id,
-        consent_id=authorization.consent_uid, envelope_id=str(uuid.uuid4()))
+        consent_id=authorization.consent_uid, legal_basis=authorization.legal_basis,
+        envelope_id=str(uuid.uuid4()))
     metadata = envelope.Metadata(document.file_name, document.media_type, document.title)
     return envelope.seal(content, metadata, fields, signing_key, kid,
                          keys.current_encryption_keys(uow, recipient))
@@ -212,7 +221,8 @@ def _store(uow: UnitOfWork, case: Case, blob: bytes, *, sender_org: Organisation
         outbox_id=outbox_id, sender_organisation_id=sender_org.id,
         recipient_organisation_id=recipient_org.id, recipient_role=recipient_role,
         author_user_id=author_user_id, purpose=purpose, consent_id=authorization.consent_id,
-        legal_basis=None, categories=json.dumps(categories), document_name=document.kind_label,
+        legal_basis=authorization.legal_basis, categories=json.dumps(categories),
+        document_name=document.kind_label,
         template=document.template, manifest=env.manifest_bytes.decode("utf-8"),
         manifest_sha256=env.manifest_hash, signature=env.signature, status=SEALED,
         created_at=now, storage_nonce=nonce,
@@ -263,6 +273,16 @@ def _visible(uow: UnitOfWork, principal: Principal, delivery_id: int, action: st
     raise _refuse(uow, exc, RefusalAudit(principal.actor, "routing.access_refused", "delivery",
                                          delivery_id, None, {"reason": reason,
                                                              "attempt": action}))
+
+
+def deliveries_of_case(uow: UnitOfWork, case_id: int, *,
+                       consent_id: int | None = None) -> list[Delivery]:
+    """The deliveries made from a case (those resting on `consent_id` only, when given),
+    oldest first. No access check: for the consent domain's cascades and exports."""
+    stmt = select(Delivery).where(Delivery.case_id == case_id)
+    if consent_id is not None:
+        stmt = stmt.where(Delivery.consent_id == consent_id)
+    return list(uow.session.scalars(stmt.order_by(Delivery.id)))
 
 
 def inbox(uow: UnitOfWork, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:

@@ -66,10 +66,10 @@ def test_a_covering_consent_authorises_and_is_audited_without_personal_data(db, 
 
 def test_out_of_scope_says_what_is_missing(db, case_id, clock):
     _record(db, case_id)
-    for kw, expected in (({"recipient": "cd-demo"}, "ne couvre pas la transmission à Conseil "
-                                                    "départemental"),
+    for kw, expected in (({"recipient": "cd-demo", "categories": ("SOC",)},
+                          "ne couvre pas la transmission à Conseil départemental"),
                          ({"purpose": "itp_presentation"}, "la finalité « itp_presentation »"),
-                         ({"categories": ("SOC", "HEALTH")}, "les catégories de données HEALTH")):
+                         ({"categories": ("SOC", "MINOR")}, "les catégories de données MINOR")):
         refused = _refusal(db, case_id, **kw)
         assert refused.code == "consent_out_of_scope", kw
         assert "Le consentement recueilli le " in refused.message
