@@ -1,12 +1,23 @@
-"""The demo territory of API.md: organisations, users and roles, created idempotently."""
+"""The demo territory of API.md: organisations, users and roles, keys, the ITP calendar, the
+five protocols deployed, and a few situations at various stages — all created idempotently
+(running `relais demo` twice creates nothing the second time).
+
+Every name in the demo situations is fictitious.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
 
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM
-from engine.db import Database, transaction
+from engine.db import Database, UnitOfWork, transaction
 from engine.identity import service as identity
 from engine.identity.models import OrganisationKind as K
 from engine.identity.roles import Role
@@ -22,7 +33,17 @@ ORGANISATIONS = (
     ("cmp-demo", "Centre médico-psychologique (démo)", K.CMP),
     ("commissariat-demo", "Commissariat de police (démo)", K.POLICE),
     ("plateforme-demo", "Administration de la plateforme (démo)", K.PLATFORM),
+    ("gendarmerie-demo", "Brigade de gendarmerie (démo)", K.GENDARMERIE),
+    ("crip-demo", "CRIP — cellule de recueil des informations préoccupantes (démo)",
+     K.DEPARTMENTAL_COUNCIL),
+    ("mairie-demo", "Mairie (démo) — conseil des droits et devoirs des familles", K.COMMUNE),
 )
+
+# Beyond what each kind gets by default: the victim-support association is approved to
+# receive offence data (it keeps the victims' dossiers); the IS's employer and the
+# association are bound by professional secrecy (shared-secrecy legal bases).
+OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo",)
+BOUND_BY_SECRECY = ("asso-iscg-demo", "asso-victimes-demo")
 
 
 @dataclass(frozen=True)
@@ -43,7 +64,19 @@ USERS = (
     DemoUser("demo-dpp", "Gérard Moreau (délégué police-population, démo)",
              "commissariat-demo", Role.DPP),
     DemoUser("demo-admin", "Administratrice (démo)", "plateforme-demo", Role.ADMIN),
+    DemoUser("demo-social", "Claire Dubois (circonscription d'action sociale, démo)", "cd-demo",
+             Role.CG_SOCIAL),
+    DemoUser("demo-crip", "Marc Lefort (CRIP, démo)", "crip-demo", Role.CG_SOCIAL),
+    DemoUser("demo-gendarme", "Adjudante Léa Simon (démo)", "gendarmerie-demo",
+             Role.GENDARMERIE),
+    DemoUser("demo-cddf", "Inès Garcia (coordinatrice du CDDF, démo)", "mairie-demo",
+             Role.CDDF),
 )
+
+# The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.
+ITP_COUNCIL = "cd-demo"
+ITP_WEEKDAY, ITP_HOUR, ITP_CAPACITY, ITP_WEEKS = 1, 14, 4, 12
+ITP_PLACE = "Salle de réunion de la direction territoriale d'action sociale (démo)"
 
 
 def create_demo(db: Database) -> list[str]:
@@ -63,10 +96,41 @@ def create_demo(db: Database) -> list[str]:
                 created.append(spec.username)
             org = identity.get_organisation(uow, spec.organisation)
             identity.grant_role(uow, SYSTEM, user, org, spec.role)
+        _capabilities(uow)
+        _keys(uow)
+        _itp_calendar(uow)
         if created:
             audit.append(uow, SYSTEM, "platform.demo_created", created=len(created))
             audit.checkpoint(uow)
     return created
+
+
+def _capabilities(uow: UnitOfWork) -> None:
+    for slug in OFFENCE_DATA_AUTHORISED:
+        identity.set_offence_data_authorised(uow, SYSTEM, identity.get_organisation(uow, slug),
+                                             True)
+    for slug in BOUND_BY_SECRECY:
+        identity.set_bound_by_secrecy(uow, SYSTEM, identity.get_organisation(uow, slug), True)
+
+
+def _keys(uow: UnitOfWork) -> None:
+    from engine.keys import service as keys
+
+    for slug, _name, kind in ORGANISATIONS:
+        if kind != K.PLATFORM:
+            keys.ensure_organisation_keys(uow, identity.get_organisation(uow, slug))
+
+
+def _itp_calendar(uow: UnitOfWork) -> None:
+    """Twelve weekly sessions from the next Tuesday (existing sessions are kept)."""
+    from engine.itp import service as itp
+
+    paris = ZoneInfo("Europe/Paris")
+    today = uow.now().astimezone(paris).date()
+    first = today + timedelta(days=(ITP_WEEKDAY - today.weekday()) % 7 or 7)
+    start = datetime(first.year, first.month, first.day, ITP_HOUR, tzinfo=paris)
+    council = identity.get_organisation(uow, ITP_COUNCIL)
+    itp.plan(uow, SYSTEM, council.id, start, ITP_WEEKS, ITP_CAPACITY, ITP_PLACE)
 
 
 def demo_password_in_use(db: Database) -> list[str]:
@@ -75,3 +139,188 @@ def demo_password_in_use(db: Database) -> list[str]:
         return [spec.username for spec in USERS
                 if (user := identity.find_user(uow, spec.username)) is not None
                 and user.active and identity.password_matches(user, DEMO_PASSWORD)]
+
+
+# --- a living territory: situations at various stages -------------------------------------
+
+class _Driver:
+    """Plays the demo personas through the services, as the web pages and the API would."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def start(self, username: str, process_id: str, case_id: int | None = None) -> int:
+        from engine.runtime import service as runtime
+
+        with transaction(self.db) as uow:
+            who = identity.principal_for(identity.get_user(uow, username))
+            return runtime.start_instance(uow, who, process_id, case_id).id
+
+    def complete(self, username: str, instance_id: int, data: dict[str, Any]) -> None:
+        from engine.runtime import service as runtime
+
+        with transaction(self.db) as uow:
+            who = identity.principal_for(identity.get_user(uow, username))
+            task = next(t for t in runtime.ready_tasks(uow, who) if t.instance_id == instance_id)
+            runtime.complete_task(uow, who, task.id, data)
+        self.relay()
+
+    def relay(self) -> None:
+        """Run what the worker would: every pending connector, until none is left."""
+        from engine.jobs import outbox
+        from engine.runtime.models import OutboxItem
+
+        for _round in range(20):
+            with self.db.unit_of_work() as uow:
+                pending = list(uow.session.scalars(select(OutboxItem.id).where(
+                    OutboxItem.status == "pending").order_by(OutboxItem.id)))
+            if not pending:
+                return
+            for item_id in pending:
+                outbox.run_item(self.db, item_id)
+
+    def case_of(self, instance_id: int) -> int:
+        from engine.runtime.models import Instance
+
+        with self.db.unit_of_work() as uow:
+            instance = uow.session.get(Instance, instance_id)
+            assert instance is not None
+            return instance.case_id
+
+    def last_delivery(self, instance_id: int) -> int:
+        from engine.routing.models import Delivery
+
+        with self.db.unit_of_work() as uow:
+            found = uow.session.scalars(select(Delivery.id).where(
+                Delivery.instance_id == instance_id).order_by(Delivery.id.desc())).first()
+            assert found is not None
+            return found
+
+    def acknowledge(self, username: str, delivery_id: int) -> None:
+        from engine.routing import service as routing
+
+        with transaction(self.db) as uow:
+            routing.acknowledge(uow, identity.principal_for(identity.get_user(uow, username)),
+                                delivery_id)
+        self.relay()
+
+    def day(self, days: int) -> str:
+        with self.db.unit_of_work() as uow:
+            return (uow.now() + timedelta(days=days)).date().isoformat()
+
+
+GRANTED = {"presented": True, "decision": "granted", "channel": "oral"}
+REFUSED = {"presented": True, "decision": "refused", "channel": "oral"}
+
+
+def _vc_sheet(first_name: str, day: str) -> dict[str, Any]:
+    return {"victime_nom": "Exemple", "victime_prenom": first_name, "date_faits": day,
+            "lieu_faits": "domicile_commun", "violences": ["psychologiques", "verbales"],
+            "enfants_presents": False, "blessures": "aucune", "certificat_medical": "non",
+            "faits_anterieurs": True, "suite_judiciaire": "main_courante",
+            "auteur_lien": "conjoint", "observations": "Situation fictive de démonstration."}
+
+
+def _violence_conjugale(d: _Driver) -> None:
+    saisine = {"mode_saisine": "orientation_police", "danger_immediat": False}
+    # Filed: the association has a dossier holding one sheet.
+    filed = d.start("demo-is", "violence_conjugale")
+    d.complete("demo-is", filed, saisine)
+    d.complete("demo-is", filed, _vc_sheet("Alice", d.day(-40)))
+    d.complete("demo-is", filed, GRANTED)
+    dossier = d.start("demo-asso", "violence_conjugale_dossier")
+    d.complete("demo-asso", dossier, {"action": "classer"})
+    d.complete("demo-asso", dossier, {"envoi": d.last_delivery(filed)})
+    # Sent, waiting for the association to file it (and for its receipt).
+    waiting = d.start("demo-is", "violence_conjugale")
+    d.complete("demo-is", waiting, {**saisine, "mode_saisine": "main_courante"})
+    d.complete("demo-is", waiting, _vc_sheet("Béatrice", d.day(-2)))
+    d.complete("demo-is", waiting, GRANTED)
+    # The victim did not want it sent: the IS keeps her copy.
+    kept = d.start("demo-is", "violence_conjugale")
+    d.complete("demo-is", kept, {**saisine, "mode_saisine": "personne"})
+    d.complete("demo-is", kept, _vc_sheet("Chloé", d.day(-1)))
+    d.complete("demo-is", kept, REFUSED)
+
+
+def _cmp_binome(d: _Driver) -> None:
+    pair = d.start("demo-is", "cmp_binome")
+    d.complete("demo-is", pair, {"mode_saisine": "police", "motif": "souffrance_psychique",
+                                 "urgence_psychiatrique": False, "personne_nom": "Exemple",
+                                 "personne_prenom": "Denis"})
+    d.complete("demo-is", pair, {"rdv_date": d.day(3), "rdv_heure": "10:00",
+                                 "lieu_rendez_vous": "commissariat"})
+
+
+def _itp_synthese(d: _Driver) -> None:
+    request = d.start("demo-is", "itp_synthese")
+    d.complete("demo-is", request, {
+        "personne_nom": "Exemple", "personne_prenom": "Émilie", "foyer": "famille_monoparentale",
+        "mineurs_concernes": False, "resume": "Situation fictive de démonstration : impayés "
+        "de loyer, isolement, plusieurs passages au commissariat.",
+        "chronologie": "03/09/2026 : première venue au commissariat\n"
+                       "15/10/2026 : commandement de payer\n02/11/2026 : nouvelle venue",
+        "problematiques": ["logement", "isolement"],
+        "actions_menees": "Orientation vers le CCAS, dossier FSL déposé.",
+        "question": "Quelle stratégie commune pour éviter l'expulsion ?",
+        "partenaire_invite": "aucun"})
+    d.complete("demo-is", request, {"information_personne": "informee"})
+    d.complete("demo-is", request, GRANTED)
+
+
+def _fiche_liaison(d: _Driver) -> None:
+    sheet = d.start("demo-is", "fiche_liaison")
+    d.complete("demo-is", sheet, {
+        "contact_professionnel": "Camille Martin, intervenante sociale (démo)",
+        "personne_nom": "Exemple", "personne_prenom": "Farid",
+        "personne_adresse": "1 rue de la Démonstration", "motif": "ressources",
+        "precisions": "Situation fictive : demande d'aide pour un dossier de surendettement.",
+        "connue_services_sociaux": "non", "enfants_au_foyer": False,
+        "enfant_en_danger": False})
+    d.complete("demo-is", sheet, {"relecture": "validee"})
+    d.complete("demo-is", sheet, GRANTED)
+    d.acknowledge("demo-social", d.last_delivery(sheet))
+
+
+def _convocation_mineurs(d: _Driver) -> None:
+    minor = d.start("demo-is", "convocation_mineurs")
+    d.complete("demo-is", minor, {
+        "source": "main_courante", "mineur_nom": "Exemple", "mineur_prenom": "Gabriel",
+        "mineur_naissance": "2011-05-04", "responsables_legaux": "M. et Mme Exemple",
+        "adresse": "2 rue de la Démonstration", "date_faits": d.day(-10),
+        "nature_faits": "degradation"})
+    d.complete("demo-dpp", minor, {"mineur_aux_faits": True, "suivi_judiciaire": False,
+                                   "deja_convoque": False})
+    d.complete("demo-is", minor, {"rdv_date": d.day(8), "rdv_heure": "17:00"})
+
+
+LIVING: dict[str, Callable[[_Driver], None]] = {
+    "violence_conjugale": _violence_conjugale,
+    "cmp_binome": _cmp_binome,
+    "itp_synthese": _itp_synthese,
+    "fiche_liaison": _fiche_liaison,
+    "convocation_mineurs": _convocation_mineurs,
+}
+
+
+def populate_demo(db: Database) -> list[str]:
+    """Leave some situations at various stages, for each protocol that has none yet; returns
+    the protocols populated. Needs the demo territory and the protocols deployed."""
+    from engine.platform import deploy_bundled
+    from engine.runtime.models import Instance
+
+    deploy_bundled(db)
+    driver = _Driver(db)
+    populated = []
+    for process_id, play in LIVING.items():
+        with db.unit_of_work() as uow:
+            started = uow.session.scalar(select(func.count(Instance.id))
+                                         .where(Instance.process_id == process_id))
+        if not started:
+            play(driver)
+            populated.append(process_id)
+    if populated:
+        with transaction(db) as uow:
+            audit.append(uow, SYSTEM, "platform.demo_populated", protocols=populated)
+            audit.checkpoint(uow)
+    return populated

@@ -18,7 +18,9 @@ def metadata() -> MetaData:
     import engine.audit.models
     import engine.cases.models
     import engine.consent.models
+    import engine.dossiers.models
     import engine.identity.models
+    import engine.itp.models
     import engine.keys.models
     import engine.routing.models
     import engine.runtime.models

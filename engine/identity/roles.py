@@ -15,6 +15,7 @@ class Role(StrEnum):
     GENDARMERIE = "GENDARMERIE"
     DPP = "DPP"
     PSYCHOLOGUE = "PSYCHOLOGUE"
+    CDDF = "CDDF"
     ADMIN = "ADMIN"
 
 
@@ -28,6 +29,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.GENDARMERIE: "Gendarmerie",
     Role.DPP: "Délégué police-population",
     Role.PSYCHOLOGUE: "Psychologue",
+    Role.CDDF: "Conseil des droits et devoirs des familles (commune)",
     Role.ADMIN: "Administrateur de la plateforme",
 }
 

@@ -38,7 +38,9 @@ TransactionalRun = Callable[[ConnectorContext, Mapping[str, Any]], dict[str, Any
 
 # Modules of other domains that register their connectors when imported. Loaded on first
 # lookup, so the runtime names no connector implementation and imports stay acyclic.
-PROVIDERS: tuple[str, ...] = ("engine.routing.connectors", "engine.consent.connectors")
+PROVIDERS: tuple[str, ...] = ("engine.routing.connectors", "engine.consent.connectors",
+                             "engine.dossiers.connectors", "engine.agenda.connectors",
+                             "engine.itp.connectors")
 _providers_loaded = False
 
 

@@ -298,9 +298,9 @@ def _advance(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
 
 def _catch_buffered(uow: UnitOfWork, loaded: Loaded) -> bool:
     """Deliver one buffered, unexpired message that this instance now waits for."""
-    waiting = {getattr(t.task_spec.event_definition, "name", None): t
+    waiting = {getattr(d, "name", None): t
                for t in loaded.workflow.get_tasks(state=TaskState.WAITING)
-               if getattr(t.task_spec, "event_definition", None) is not None}
+               for d in _event_definitions(t)}
     waiting.pop(None, None)
     if not waiting:
         return False
@@ -455,12 +455,27 @@ def _sync_timers(uow: UnitOfWork, loaded: Loaded) -> None:
     uow.session.execute(delete(DueTimer).where(DueTimer.instance_id == instance.id))
     if instance.status != RUNNING:
         return
-    for event in loaded.workflow.waiting_events():
-        if event.event_type not in TIMER_EVENT_TYPES or not isinstance(event.value, str):
-            continue
-        due = _parse_due(event.value)
+    for value in _timer_values(loaded.workflow):
+        due = _parse_due(value)
         if due is not None:
             uow.session.add(DueTimer(instance_id=instance.id, task_guid="", due_at=due))
+
+
+def _timer_values(workflow: Any) -> list[str]:
+    """When each waiting timer is due (ISO), including those an event-based gateway waits
+    for on behalf of its timer catch events (SpiffWorkflow reports the gateway as one
+    "multiple" event, its timer's due time in the gateway task's internal data)."""
+    values = [event.value for event in workflow.waiting_events()
+              if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str)]
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        children = getattr(getattr(task.task_spec, "event_definition", None),
+                           "event_definitions", None)
+        if isinstance(children, list) and any(type(child).__name__ in TIMER_EVENT_TYPES
+                                              for child in children):
+            value = task.internal_data.get("event_value")
+            if isinstance(value, str):
+                values.append(value)
+    return values
 
 
 def _parse_due(value: Any) -> datetime | None:
@@ -681,8 +696,9 @@ def _store_message(uow: UnitOfWork, name: str, correlation: Mapping[str, Any],
 
 # Messages only the platform itself sends, never a caller of the API: routing's receipt
 # ("accuse_reception", sent once the recipient organisation has signed) would otherwise be
-# forgeable by anyone allowed to post messages to the instance.
-PLATFORM_MESSAGES = frozenset({"accuse_reception"})
+# forgeable by anyone allowed to post messages to the instance; likewise consent's
+# "consentement_retire" (sent to the case's instances when a consent is withdrawn).
+PLATFORM_MESSAGES = frozenset({"accuse_reception", "consentement_retire"})
 
 
 def receive_message(uow: UnitOfWork, actor: Actor, *, name: str,
@@ -710,9 +726,19 @@ def receive_message(uow: UnitOfWork, actor: Actor, *, name: str,
     return message, delivered
 
 
+def _event_definitions(task: Any) -> list[Any]:
+    """What a waiting task waits for: its event definition, or each of those an event-based
+    gateway (a multiple event definition) waits for on behalf of its catch events."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if definition is None:
+        return []
+    children = getattr(definition, "event_definitions", None)
+    return list(children) if isinstance(children, list) else [definition]
+
+
 def _waiting_for(workflow: Any, name: str) -> list[Any]:
     return [t for t in workflow.get_tasks(state=TaskState.WAITING)
-            if getattr(getattr(t.task_spec, "event_definition", None), "name", None) == name]
+            if any(getattr(d, "name", None) == name for d in _event_definitions(t))]
 
 
 def _correlates(message: Message, workflow: Any, task: Any) -> bool:
@@ -764,8 +790,10 @@ def _catch(uow: UnitOfWork, loaded: Loaded, message: Message) -> None:
     from SpiffWorkflow.bpmn.util.event import BpmnEvent
 
     waiting = _waiting_for(loaded.workflow, message.name)
-    # The waiting task's own definition: spiff and plain BPMN classes compare unequal.
-    definition = waiting[0].task_spec.event_definition
+    # The waiting task's own definition: spiff and plain BPMN classes compare unequal (an
+    # event-based gateway waits with its catch events' definitions: the one of this name).
+    definition = next(d for d in _event_definitions(waiting[0])
+                      if getattr(d, "name", None) == message.name)
     with spiff.clock_context(uow.db.clock):
         loaded.workflow.catch(BpmnEvent(definition, json.loads(message.payload)))
     message.consumed_at, message.consumed_by = uow.now(), loaded.instance.id

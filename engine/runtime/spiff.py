@@ -132,16 +132,29 @@ def new_workflow(version_id: int, spec_text: str, script_engine: Any) -> BpmnWor
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    """The instance state without its spec (stored once per version)."""
-    SERIALIZER.registry._encoder_mode = True
+    """The instance state without its spec (stored once per version).
+
+    In encoder mode the registry converts only what it is handed; objects nested in task
+    internals (the events an event-based gateway has seen, as `BpmnEvent`s) reach the JSON
+    encoder, which hands them back to the registry.
+    """
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
     try:
         dct = SERIALIZER.to_dict(workflow)
+        for key in SPEC_KEYS:
+            dct.pop(key, None)
+        dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+        return json.dumps(dct, separators=(",", ":"), default=_encode)
     finally:
-        SERIALIZER.registry._encoder_mode = False
-    for key in SPEC_KEYS:
-        dct.pop(key, None)
-    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
-    return json.dumps(dct, separators=(",", ":"))
+        registry._encoder_mode = False
+
+
+def _encode(value: Any) -> Any:
+    converted = SERIALIZER.registry.convert(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} cannot be stored in an instance's state")
+    return converted
 
 
 def load_state(version_id: int, spec_text: str, state: str, script_engine: Any) -> BpmnWorkflow:

@@ -79,11 +79,12 @@ def test_demo_twice_creates_then_creates_nothing(fresh_home):
     first = _run("demo")
     assert first.exit_code == 0, first.output
     created = re.search(r"\((\d+) élément\(s\) créé\(s\)\)", first.stdout)
-    assert created and int(created.group(1)) >= 13  # at least 6 organisations and 7 users
+    # 9 organisations, 11 users and the 5 protocols' situations at various stages
+    assert created and int(created.group(1)) >= 25
     db = _embedded_db(fresh_home)
     after_first = _counts(db)
-    assert after_first["Organisation"] == 6 and after_first["User"] == 7
-    assert after_first["Membership"] == 7
+    assert after_first["Organisation"] == 9 and after_first["User"] == 11
+    assert after_first["Membership"] == 11
 
     second = _run("demo")
     assert second.exit_code == 0, second.output

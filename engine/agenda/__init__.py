@@ -1,0 +1,1 @@
+"""The French working calendar: public holidays, working days, due dates for reminders."""

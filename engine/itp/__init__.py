@@ -1,0 +1,1 @@
+"""The ITP (Instance de Travail Partenarial) session calendar of a departmental council."""
