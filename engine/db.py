@@ -98,6 +98,8 @@ class UnitOfWork:
         self.session: Session = db.sessions()
         # Who acts, for the audit trail: set by the web/CLI layer, never by a service.
         self.via_token_id: int | None = None
+        # The audit chain's head as this transaction left it (see audit.append).
+        self.audit_head: tuple[int, str] | None = None
 
     @property
     def dialect(self) -> str:
@@ -114,9 +116,11 @@ class UnitOfWork:
         return self.db.master
 
     def commit(self) -> None:
+        self.audit_head = None
         self.session.commit()
 
     def rollback(self) -> None:
+        self.audit_head = None
         self.session.rollback()
 
     def close(self) -> None:
