@@ -879,16 +879,22 @@ def instance_summary(uow: UnitOfWork, principal: Principal, instance: Instance) 
 
 
 def task_summary(row: HumanTask, instance: Instance) -> dict[str, Any]:
-    return {"id": row.id, "instance_id": row.instance_id, "process_id": instance.process_id,
+    return _task_summary(row, instance.process_id)
+
+
+def _task_summary(row: HumanTask, process_id: str) -> dict[str, Any]:
+    return {"id": row.id, "instance_id": row.instance_id, "process_id": process_id,
             "name": row.name, "lane": row.lane, "form_name": row.form,
             "created_at": row.created_at.isoformat()}
 
 
 def worklist(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
+    """The principal's ready tasks with their process ids (instance states are not loaded)."""
     rows = ready_tasks(uow, principal)
-    instances = {i.id: i for i in uow.session.scalars(
-        select(Instance).where(Instance.id.in_({r.instance_id for r in rows})))} if rows else {}
-    return [task_summary(r, instances[r.instance_id]) for r in rows]
+    process_of = {iid: pid for iid, pid in uow.session.execute(
+        select(Instance.id, Instance.process_id)
+        .where(Instance.id.in_({r.instance_id for r in rows})))} if rows else {}
+    return [_task_summary(r, process_of[r.instance_id]) for r in rows]
 
 
 def task_form(uow: UnitOfWork, task: HumanTask) -> dict[str, Any] | None:
