@@ -14,6 +14,10 @@ class LoginThrottled(AuthenticationFailed):
     code = "login_throttled"
     status = 429
 
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class SecondFactorRequired(AuthenticationFailed):
     code = "second_factor_required"

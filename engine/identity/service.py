@@ -303,7 +303,8 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str) -> User
     if wait:
         audit.append(uow, actor, "identity.login_refused", subject_type="user",
                      subject_id=user.id, reason="throttled")
-        raise LoginThrottled(f"Trop d'essais infructueux : réessayez dans {wait} secondes.")
+        unit = "seconde" if wait == 1 else "secondes"
+        raise LoginThrottled(f"Trop d'essais infructueux : réessayez dans {wait} {unit}.", wait)
     if not password_matches(user, password):
         _record_failure(uow, user, now)
         if user.locked_until is not None and user.locked_until > now:

@@ -169,13 +169,18 @@ def test_after_three_failures_attempts_are_throttled(uow, clock):
     seq = audit.last_seq(uow)
     with pytest.raises(LoginThrottled) as caught:
         identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)  # even the right one
-    assert caught.value.status == 429
-    assert re.search(r"réessayez dans \d+ secondes", caught.value.message)
+    assert caught.value.status == 429 and caught.value.retry_after == 2
+    assert re.search(r"réessayez dans 2 secondes", caught.value.message)
+    clock.advance(seconds=1)
+    with pytest.raises(LoginThrottled) as last_second:
+        identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
+    assert last_second.value.retry_after == 1
+    assert "réessayez dans 1 seconde." in last_second.value.message
     user = _user(uow)
     assert user.failed_logins == identity.SLOW_AFTER  # a throttled attempt is not a failure
-    [refused] = _audit_since(uow, seq)
-    assert refused.action == "identity.login_refused"
-    assert json.loads(refused.details)["reason"] == "throttled"
+    refusals = _audit_since(uow, seq)
+    assert [r.action for r in refusals] == ["identity.login_refused"] * 2
+    assert {json.loads(r.details)["reason"] for r in refusals} == {"throttled"}
     # Once the wait is over the right password works again.
     clock.advance(seconds=60)
     assert identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD).failed_logins == 0

@@ -129,6 +129,7 @@ def test_throttled_login_answers_429(client, db):
         _login_post(client, token, "demo-is", "pas-le-bon-mot-de-passe")
     response = _login_post(client, token, "demo-is", "demo-relais-2026")
     _page(response, 429, "essais infructueux", "secondes")
+    assert response.headers["Retry-After"] == "2"
     assert client.get("/").status_code == 302
 
 

@@ -51,7 +51,9 @@ def login() -> Any:
         user = identity.authenticate_password(uow(), username, password)
     except AuthenticationFailed as exc:
         uow().commit()  # failures, throttling and locks are recorded even though login fails
-        return _login_failed(exc.message, exc.status, username, next_url)
+        page, status = _login_failed(exc.message, exc.status, username, next_url)
+        retry = getattr(exc, "retry_after", None)
+        return page, status, ({"Retry-After": str(retry)} if retry else {})
     _end_previous_session()
     if identity.needs_second_factor(user):
         uow().commit()
