@@ -48,7 +48,7 @@ def load_private_key(pem: bytes) -> tuple[str, X25519PrivateKey]:
         key = None
     if not isinstance(key, X25519PrivateKey):
         raise DocumentError("La clé privée doit être une clé X25519 au format PEM PKCS#8 non "
-                            "chiffrée (« -----BEGIN PRIVATE KEY----- »).",
+                            "chiffrée, telle que l'écrit « openssl genpkey -algorithm X25519 ».",
                             code="bad_private_key")
     public = key.public_key().public_bytes(serialization.Encoding.Raw,
                                            serialization.PublicFormat.Raw)
