@@ -46,6 +46,7 @@ from engine.consent.models import Consent
 from engine.consent.policy import LEGAL_BASIS_FORM
 from engine.db import UnitOfWork
 from engine.documents import render
+from engine.documents.build import label_table
 from engine.errors import RelaisError
 from engine.identity.models import Organisation, OrganisationKind, User
 from engine.identity.service import Principal
@@ -149,14 +150,6 @@ def access_export(uow: UnitOfWork, principal: Principal, case_id: int,
     return f"export-{case.reference}-{person}.docx", out.getvalue()
 
 
-def _table(document: Any, rows: list[tuple[str, str]]) -> None:
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
-    for label, value in rows:
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text = label, value
-
-
 def _form_of(uow: UnitOfWork, record: CaseRecord) -> forms.Form | None:
     """The form definition a record was made with (its deployment's copy when known)."""
     from engine.runtime import service as runtime
@@ -211,7 +204,7 @@ def _records_section(uow: UnitOfWork, principal: Principal, document: Any, case:
         form = _form_of(uow, record)
         title = (form.schema.get("title") if form else None) or record.form or record.kind
         document.add_heading(f"{title} — {render.french_date(record.created_at)}", level=3)
-        _table(document, _fields(payload, form, json.loads(record.categories), health_ok,
+        label_table(document, _fields(payload, form, json.loads(record.categories), health_ok,
                                  counts) or [("—", "aucune donnée à afficher")])
         counts.records += 1
         if record.form == LEGAL_BASIS_FORM and payload.get("legal_basis") in LEGAL_BASES:
@@ -237,7 +230,7 @@ def _consents_section(uow: UnitOfWork, document: Any, consents: list[Consent],
     names = _organisation_names(uow, sorted({i for c in consents
                                              for i in json.loads(c.recipients)}))
     for consent in consents:
-        _table(document, [
+        label_table(document, [
             ("Recueilli le", render.french_date(consent.given_at)),
             ("Version", str(consent.version)),
             ("Décision", "accord" if consent.decision == consent_service.GRANTED else "refus"),
@@ -266,7 +259,7 @@ def _documents_section(uow: UnitOfWork, document: Any, case: Case) -> int:
         basis = (f"base légale : {LEGAL_BASES[delivery.legal_basis].label} "
                  f"({LEGAL_BASES[delivery.legal_basis].reference})"
                  if delivery.legal_basis in LEGAL_BASES else "votre consentement")
-        _table(document, [
+        label_table(document, [
             ("Document", delivery.document_name),
             ("Envoyé le", render.french_datetime(delivery.delivered_at or delivery.created_at)),
             ("Destinataire", names.get(delivery.recipient_organisation_id, "—")),

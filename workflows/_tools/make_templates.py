@@ -18,6 +18,8 @@ from pathlib import Path
 import docx
 from docx.shared import Pt
 
+from engine.documents.build import label_table
+
 WORKFLOWS = Path(__file__).resolve().parents[1]
 FIXED_DATE = datetime(2026, 11, 1, 9, 0)  # stable metadata: regenerating changes nothing
 
@@ -40,18 +42,9 @@ def _document(title: str, heading: str, header: str, footer: str) -> docx.Docume
     return document
 
 
-def _table(document: docx.Document, rows: list[tuple[str, str]]) -> None:
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
-    for label, value in rows:
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text = label, value
-        cells[0].paragraphs[0].runs[0].bold = True
-
-
 def _section(document: docx.Document, title: str, rows: list[tuple[str, str]]) -> None:
     document.add_heading(title, level=2)
-    _table(document, rows)
+    label_table(document, rows, bold_labels=True)
 
 
 def _save(document: docx.Document, protocol: str, name: str) -> None:
@@ -114,7 +107,7 @@ def violence_conjugale() -> None:
                         "{{ organisation_destinataire }} l'ensemble de son dossier : "
                         "{{ nombre_fiches }} fiche(s), du {{ premiere_fiche }} au "
                         "{{ derniere_fiche }}, dans l'ordre chronologique.")
-    _table(cover, [("Dossier", "{{ reference }}"), ("Plainte du", "{{ date_plainte }}")])
+    label_table(cover, [("Dossier", "{{ reference }}"), ("Plainte du", "{{ date_plainte }}")])
     cover.add_heading("Sommaire", level=2)
     cover.add_paragraph("{{ sommaire }}")
     _save(cover, "violence_conjugale", "vc_dossier_export.docx")
@@ -187,7 +180,7 @@ def itp_synthese() -> None:
     invitation.add_paragraph("Vous êtes invité·e à la séance de l'ITP du {{ seance }} pour "
                              "l'examen de la situation présentée par "
                              "{{ organisation_expediteur }}.")
-    _table(invitation, [("Participants du conseil départemental", "{{ participants_cd }}"),
+    label_table(invitation, [("Participants du conseil départemental", "{{ participants_cd }}"),
                         ("Personne", "{{ personne_prenom }} {{ personne_nom }}"),
                         ("Résumé", "{{ resume }}"), ("Question posée", "{{ question }}")])
     _save(invitation, "itp_synthese", "itp_invitation.docx")
@@ -198,7 +191,7 @@ def itp_synthese() -> None:
                         "{{ reference }}.")
     minutes.add_paragraph("Séance du {{ seance }}. Situation présentée par "
                           "{{ organisation_expediteur }}.")
-    _table(minutes, [("Personne", "{{ personne_prenom }} {{ personne_nom }}"),
+    label_table(minutes, [("Personne", "{{ personne_prenom }} {{ personne_nom }}"),
                      ("Question posée", "{{ question }}"),
                      ("Stratégie et projet d'accompagnement", "{{ strategie }}"),
                      ("Référent désigné", "{{ referent }}"),

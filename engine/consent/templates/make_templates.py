@@ -16,29 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import docx
+from engine.documents.build import label_table, new_document
 
 HERE = Path(__file__).parent
 
 
-def _titled(title: str):
-    document = docx.Document()
-    document.core_properties.title = title
-    document.core_properties.author = "Relais"
-    document.core_properties.comments = ""
-    return document
-
-
-def _rows(document, rows: tuple[tuple[str, str], ...]) -> None:
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
-    for label, value in rows:
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text = label, value
-
-
 def recu_consentement() -> None:
-    document = _titled("Reçu de consentement")
+    document = new_document("Reçu de consentement")
     section = document.sections[0]
     section.header.paragraphs[0].text = "{{ organisation }} — situation {{ reference }}"
     section.footer.paragraphs[0].text = ("Reçu établi le {{ date_document }} — identifiant "
@@ -46,7 +30,7 @@ def recu_consentement() -> None:
     document.add_heading("Reçu de votre décision sur le partage de vos informations", level=1)
     document.add_paragraph("Le {{ date_recueil }}, {{ recueilli_par }} ({{ organisation }}) "
                            "a recueilli votre décision : {{ decision }}.")
-    _rows(document, (
+    label_table(document, (
         ("Personne concernée", "{{ personne }}"),
         ("Finalités", "{{ finalites }}"),
         ("Destinataires", "{{ destinataires }}"),
@@ -70,7 +54,7 @@ def recu_consentement() -> None:
 
 
 def export_acces() -> None:
-    document = _titled("Export des données de la personne")
+    document = new_document("Export des données de la personne")
     section = document.sections[0]
     section.header.paragraphs[0].text = ("Relais — situation {{ reference }} — document "
                                          "confidentiel")
