@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from engine import events
 from engine.clock import Clock, SystemClock
 from engine.keys.errors import MasterKeyMissing
 from engine.keys.master import MasterKey
@@ -100,6 +101,8 @@ class UnitOfWork:
         self.via_token_id: int | None = None
         # The audit chain's head as this transaction left it (see audit.append).
         self.audit_head: tuple[int, str] | None = None
+        # Domain events recorded by services, dispatched to their handlers before commit.
+        self.pending_events: list[events.Event] = []
 
     @property
     def dialect(self) -> str:
@@ -116,11 +119,13 @@ class UnitOfWork:
         return self.db.master
 
     def commit(self) -> None:
+        events.dispatch(self)  # reactions join this transaction, before it commits
         self.audit_head = None
         self.session.commit()
 
     def rollback(self) -> None:
         self.audit_head = None
+        self.pending_events.clear()
         self.session.rollback()
 
     def close(self) -> None:
