@@ -60,9 +60,10 @@ def get_case(uow: UnitOfWork, case_id: int) -> Case:
 
 
 def visible_case(uow: UnitOfWork, principal: Principal, case_id: int) -> Case:
-    """The case if the principal's organisation owns it; otherwise the same 'not found'."""
+    """The case if a professional of its organisation asks (`Principal.can_see`); otherwise
+    the same 'not found' as an unknown id, so that probing reveals nothing."""
     case = uow.session.get(Case, case_id)
-    if case is None or not any(g.organisation_id == case.organisation_id for g in principal.grants):
+    if case is None or not principal.can_see(case):
         raise CaseNotFound("Situation introuvable.")
     return case
 

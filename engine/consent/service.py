@@ -41,7 +41,6 @@ import forms
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
-from engine.cases.errors import CaseNotFound
 from engine.cases.models import Case, CaseRecord
 from engine.consent import policy
 from engine.consent.catalogue import LEGAL_BASES, PURPOSES
@@ -92,13 +91,7 @@ def require_case_professional(principal: Principal, case: Case, what: str) -> No
         raise PermissionDenied(f"Seule l'organisation qui suit la situation peut {what}.")
 
 
-def visible_case(uow: UnitOfWork, principal: Principal, case_id: int) -> Case:
-    """The case if a professional of its organisation asks; else the same 404 as unknown."""
-    case = uow.session.get(Case, case_id)
-    if case is None or not any(g.organisation_id == case.organisation_id
-                               and g.role != Role.ADMIN for g in principal.grants):
-        raise CaseNotFound("Situation introuvable.")
-    return case
+visible_case = cases.visible_case  # one rule for every domain (Principal.can_see)
 
 
 def visible_consent(uow: UnitOfWork, principal: Principal, consent_id: int) -> Consent:

@@ -17,6 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -115,6 +116,21 @@ class Principal:
         return any(g.role == role
                    and (organisation_id is None or g.organisation_id == organisation_id)
                    for g in self.grants)
+
+    def belongs_to(self, organisation_id: int | None) -> bool:
+        """The principal holds some role in `organisation_id` (any role, administrators too)."""
+        return organisation_id is not None and any(
+            g.organisation_id == organisation_id for g in self.grants)
+
+    def works_for(self, organisation_id: int | None) -> bool:
+        """The principal is a professional of `organisation_id`: a role there other than the
+        platform administrator's, who runs the platform but follows no situation."""
+        return organisation_id is not None and any(
+            g.organisation_id == organisation_id and g.role != Role.ADMIN for g in self.grants)
+
+    def can_see(self, case: Any) -> bool:
+        """The one rule for seeing a situation: a professional of the organisation holding it."""
+        return case is not None and self.works_for(case.organisation_id)
 
 
 def require_role(principal: Principal, *roles: str | Role,
