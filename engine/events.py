@@ -65,6 +65,65 @@ class CaseShredding(Event):
     reason: str
 
 
+@dataclass(frozen=True)
+class DeliveryCreated(Event):
+    """A sealed document was addressed to an organisation (and role)."""
+
+    delivery_id: int
+    sender_organisation_id: int
+    recipient_organisation_id: int
+    recipient_role: str | None
+    purpose: str | None
+    case_id: int | None
+
+
+@dataclass(frozen=True)
+class DeliveryAcknowledged(Event):
+    """The recipient signed the receipt of a delivery."""
+
+    delivery_id: int
+    sender_organisation_id: int
+    recipient_organisation_id: int
+
+
+@dataclass(frozen=True)
+class TaskCreated(Event):
+    """A human task became ready, for a role of an organisation (the lane's)."""
+
+    task_id: int
+    instance_id: int
+    organisation_id: int | None
+    role: str | None
+    process_id: str
+
+
+@dataclass(frozen=True)
+class InstanceCompleted(Event):
+    """A protocol instance reached its end."""
+
+    instance_id: int
+    organisation_id: int | None
+    process_id: str
+
+
+@dataclass(frozen=True)
+class IncidentOpened(Event):
+    """A background step failed for good: administrators must look (platform-wide)."""
+
+    incident_id: int
+    instance_id: int | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class AuditCheckpointed(Event):
+    """The platform signed the head of the audit log: partners may witness it."""
+
+    number: int
+    seq: int
+    hash: str
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[["UnitOfWork", Any], Any]
 _handlers: dict[type[Event], list[Handler]] = defaultdict(list)
