@@ -427,5 +427,69 @@ def retention(dry_run: bool, as_json: bool) -> None:
                "tant qu'une instance est en cours.")
 
 
+# === Backup, restore and the integrity check (engine/backup.py) ==============================
+
+@main.command()
+@click.argument("destination", type=click.Path(file_okay=False))
+@click.option("--master-key-copy", type=click.Path(dir_okay=False),
+              help="Écrire aussi une copie de la clé maîtresse ici (autre support, hors ligne).")
+def backup(destination: str, master_key_copy: str | None) -> None:
+    """Sauvegarder la base et la configuration dans un dossier neuf (sans la clé maîtresse)."""
+    from pathlib import Path
+
+    from engine import backup as backups
+
+    try:
+        manifest = backups.backup(Settings.from_env(), Path(destination),
+                                  master_key_copy=Path(master_key_copy) if master_key_copy
+                                  else None)
+    except RelaisError as exc:
+        _fail(exc.message)
+    head = manifest["audit_head"]
+    click.echo(f"Sauvegarde écrite dans {destination} ({manifest['dialect']}, schéma "
+               f"{manifest['schema_revision']}, journal jusqu'à la ligne "
+               f"{head['seq'] if head else 0}).")
+    click.echo("La clé maîtresse n'y est pas : sans elle la sauvegarde n'ouvre rien. Gardez-en "
+               "une copie hors ligne, séparément" + (
+                   f" (copie écrite : {master_key_copy})." if master_key_copy else "."))
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+def restore(source: str) -> None:
+    """Restaurer une sauvegarde dans la base configurée (vide), puis tout vérifier."""
+    from pathlib import Path
+
+    from engine import backup as backups
+    from engine.platform import connect
+
+    settings = Settings.from_env()
+    try:
+        backups.restore(settings, Path(source))
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(f"Sauvegarde restaurée dans la base {settings.dialect}.")
+    _report_check(backups.check(connect(settings)))
+
+
+@main.command()
+def check() -> None:
+    """Vérifier que tout se lit : situations, documents conservés, journal d'audit."""
+    from engine import backup as backups
+    from engine.platform import connect
+
+    _report_check(backups.check(connect(Settings.from_env())))
+
+
+def _report_check(report) -> None:  # engine.backup.CheckReport (imports stay lazy)
+    click.echo(f"{report.cases} situation(s) lisible(s) ({report.records} enregistrement(s)), "
+               f"{report.destroyed_cases} détruite(s) ; {report.deliveries} document(s) "
+               f"vérifié(s) ; journal : {report.audit_entries} ligne(s).")
+    for problem in report.problems:
+        click.echo(f"Problème : {problem}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
