@@ -491,5 +491,47 @@ def _report_check(report) -> None:  # engine.backup.CheckReport (imports stay la
         sys.exit(1)
 
 
+# === Activity figures (engine/figures) ========================================================
+
+@main.command()
+@click.option("--period", "period_text", required=True,
+              help="2026, 2026-Q3, 2026-09 ou 2026-01..2026-06.")
+@click.option("--organisation", "slugs", multiple=True,
+              help="Organisation (répétable) ; sinon tout ce que voit --user.")
+@click.option("--user", "username", help="Limiter aux organisations que voit cet utilisateur.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ods", "docx", "json"]),
+              default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Fichier (sinon la sortie "
+              "standard, pour csv et json).")
+def figures(period_text: str, slugs: tuple[str, ...], username: str | None, fmt: str,
+            output: str | None) -> None:
+    """Chiffres d'activité (bilan chiffré), petits effectifs masqués."""
+    from engine.figures import reporting
+    from engine.platform import connect
+
+    if fmt in {"ods", "docx"} and not output:
+        _fail(f"le format {fmt} s'écrit dans un fichier : ajoutez --output FICHIER.")
+    db = connect(Settings.from_env())
+    try:
+        with db.unit_of_work() as uow:
+            content = reporting.produce(uow, period_text=period_text, slugs=list(slugs),
+                                        username=username, fmt=fmt)
+    except RelaisError as exc:
+        _fail(exc.message)
+    if output:
+        _write_private(output, content)
+        click.echo(f"Chiffres écrits dans {output}.")
+    else:
+        click.echo(content.decode("utf-8-sig"), nl=False)
+
+
+def _write_private(path: str, content: bytes) -> None:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+
+
 if __name__ == "__main__":
     main()

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM
 from engine.db import Database, UnitOfWork, transaction
+from engine.figures import demo_activity
+from engine.figures import service as figures
 from engine.identity import service as identity
 from engine.identity.models import OrganisationKind as K
 from engine.identity.roles import Role
@@ -37,7 +39,11 @@ ORGANISATIONS = (
     ("crip-demo", "CRIP — cellule de recueil des informations préoccupantes (démo)",
      K.DEPARTMENTAL_COUNCIL),
     ("mairie-demo", "Mairie (démo) — conseil des droits et devoirs des familles", K.COMMUNE),
+    ("comite-demo", "Comité de suivi ISCG (démo)", K.COMMITTEE),
 )
+
+# The comité de suivi sees the figures of the IS post and of the association (never a case).
+FIGURES_SCOPE = {"comite-demo": ("asso-iscg-demo", "asso-victimes-demo")}
 
 # Beyond what each kind gets by default: the victim-support association is approved to
 # receive offence data (it keeps the victims' dossiers); the IS's employer and the
@@ -71,6 +77,7 @@ USERS = (
              Role.GENDARMERIE),
     DemoUser("demo-cddf", "Inès Garcia (coordinatrice du CDDF, démo)", "mairie-demo",
              Role.CDDF),
+    DemoUser("demo-comite", "Hélène Morel (comité de suivi, démo)", "comite-demo", Role.COMITE),
 )
 
 # The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.
@@ -99,6 +106,7 @@ def create_demo(db: Database) -> list[str]:
         _capabilities(uow)
         _keys(uow)
         _itp_calendar(uow)
+        _figures_scope(uow)
         if created:
             audit.append(uow, SYSTEM, "platform.demo_created", created=len(created))
             audit.checkpoint(uow)
@@ -113,11 +121,18 @@ def _capabilities(uow: UnitOfWork) -> None:
         identity.set_bound_by_secrecy(uow, SYSTEM, identity.get_organisation(uow, slug), True)
 
 
+def _figures_scope(uow: UnitOfWork) -> None:
+    for viewer, observed in FIGURES_SCOPE.items():
+        for slug in observed:
+            figures.observe(uow, identity.get_organisation(uow, viewer),
+                            identity.get_organisation(uow, slug))
+
+
 def _keys(uow: UnitOfWork) -> None:
     from engine.keys import service as keys
 
     for slug, _name, kind in ORGANISATIONS:
-        if kind != K.PLATFORM:
+        if kind not in (K.PLATFORM, K.COMMITTEE):
             keys.ensure_organisation_keys(uow, identity.get_organisation(uow, slug))
 
 
@@ -319,8 +334,11 @@ def populate_demo(db: Database) -> list[str]:
         if not started:
             play(driver)
             populated.append(process_id)
-    if populated:
+    people = demo_activity.populate(db, year=db.clock.now().year - 1, organisations={
+        "asso-iscg-demo": ("demo-is", 28), "asso-victimes-demo": ("demo-asso", 14)})
+    if populated or people:
         with transaction(db) as uow:
-            audit.append(uow, SYSTEM, "platform.demo_populated", protocols=populated)
+            audit.append(uow, SYSTEM, "platform.demo_populated", protocols=populated,
+                         people=people)
             audit.checkpoint(uow)
     return populated

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 HANDLER_MODULES: list[str] = [
     "engine.routing.handlers",
     "engine.runtime.handlers",
+    "engine.figures.handlers",
     "webhooks.handlers",
 ]
 
@@ -64,6 +65,18 @@ class CaseShredding(Event):
     case_id: int
     organisation_id: int
     reason: str
+
+
+@dataclass(frozen=True)
+class RecordStored(Event):
+    """A record was kept in a case; `stats` are the (indicator, code) pairs its form marks
+    for the activity figures (`x-relais-stat`): codes only, never a typed text."""
+
+    case_id: int
+    organisation_id: int
+    record_id: int
+    form: str | None
+    stats: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,9 @@ def load_handlers() -> None:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:  # a handler module that fails on its own imports is a bug
+            # Only a handler module (or its package) not installed yet is skipped; a handler
+            # module that fails on its own imports is a bug.
+            if exc.name is None or not (name + ".").startswith(exc.name + "."):
                 raise
     _loaded = True
 

@@ -19,6 +19,7 @@ def metadata() -> MetaData:
     import engine.cases.models
     import engine.consent.models
     import engine.dossiers.models
+    import engine.figures.models
     import engine.identity.models
     import engine.itp.models
     import engine.keys.models

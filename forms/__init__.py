@@ -6,7 +6,10 @@ Relais keywords on properties:
 - `x-relais-category`: the data category of the field (`ID`, `SOC`, `HEALTH`, `OFF`, `MINOR`,
   `THIRD`); every property must carry one, so that transmissions know what they carry;
 - `x-relais-route: true`: the value is copied into workflow data for gateways; allowed only on
-  enums, booleans, numbers, integers and dates, never on free text (invariant 1).
+  enums, booleans, numbers, integers and dates, never on free text (invariant 1);
+- `x-relais-stat: "<indicator>"`: the value is counted in the activity figures (engine/figures)
+  under that indicator; allowed only on choices (one or several), booleans, integers and dates
+  (counted by month), never on free text.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ FORMS_DIR = Path(__file__).parent
 CATEGORIES = frozenset({"ID", "SOC", "HEALTH", "OFF", "MINOR", "THIRD"})
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.json$")
 ROUTABLE_TYPES = frozenset({"boolean", "number", "integer"})
+STAT_KEY = "x-relais-stat"
+STAT_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 
 
 class FormError(Exception):
@@ -62,6 +67,18 @@ class Form:
     def routing_data(self, data: dict[str, Any]) -> dict[str, Any]:
         """Only the routing fields' values: what may enter workflow state."""
         return {name: data.get(name) for name in self.routing_fields()}
+
+    def stat_facts(self, data: dict[str, Any]) -> list[tuple[str, str]]:
+        """(indicator, value code) for each counted field that has a value: one per chosen
+        item of a multiple choice, « oui »/« non » for booleans, the month of a date."""
+        facts: list[tuple[str, str]] = []
+        for name, prop in self.properties.items():
+            indicator, value = prop.get(STAT_KEY), data.get(name)
+            if not indicator or value is None:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                facts.append((indicator, _stat_value(item)))
+        return facts
 
     def with_fixed(self, values: dict[str, Any]) -> Form:
         """This form with fields whose value is decided elsewhere (shown, not editable)."""
@@ -154,7 +171,33 @@ def check_definition(schema: dict[str, Any]) -> list[str]:
         if prop.get("x-relais-route") and not _routable(prop):
             problems.append(f"champ « {name} » : seul un choix, un booléen, un nombre ou une date "
                             "peut servir au routage (x-relais-route)")
+        stat_problem = _stat_problem(name, prop)
+        if stat_problem:
+            problems.append(stat_problem)
     return problems
+
+
+def _stat_problem(name: str, prop: dict[str, Any]) -> str | None:
+    indicator = prop.get(STAT_KEY)
+    if indicator is None:
+        return None
+    if not isinstance(indicator, str) or not STAT_CODE_RE.match(indicator):
+        return f"champ « {name} » : indicateur statistique invalide (x-relais-stat : un code)"
+    items = prop.get("items") if prop.get("type") == "array" else None
+    countable = _routable(items) and "enum" in items if isinstance(items, dict) else (
+        _routable(prop) and prop.get("type") != "number")
+    if not countable:
+        return (f"champ « {name} » : seul un choix, un booléen, un entier ou une date peut être "
+                "compté dans les chiffres (x-relais-stat)")
+    return None
+
+
+def _stat_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        return value[:7]  # a date is counted by month, never by day
+    return str(value)
 
 
 def _routable(prop: dict[str, Any]) -> bool:

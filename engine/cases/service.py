@@ -14,17 +14,20 @@ import json
 import os
 import secrets
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases.errors import CaseKeyDestroyed, CaseNotFound
 from engine.cases.models import Case, CaseRecord
 from engine.db import UnitOfWork
+from engine.events import RecordStored
 from engine.identity.service import Principal
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -90,8 +93,11 @@ def _aad(case: Case, uid: str) -> bytes:
 def store_record(uow: UnitOfWork, actor: Actor, case: Case, *, kind: str,
                  payload: dict[str, Any], categories: set[str] | list[str],
                  organisation_id: int, form: str | None = None, instance_id: int | None = None,
-                 task_ref: str | None = None) -> CaseRecord:
-    """Encrypt and keep one record of the case. Audited (without its content)."""
+                 task_ref: str | None = None,
+                 stats: Sequence[tuple[str, str]] = ()) -> CaseRecord:
+    """Encrypt and keep one record of the case. Audited (without its content). `stats` (the
+    form's counted codes) are published with `RecordStored` for the activity figures, which
+    are written in this same transaction."""
     key = _case_key(uow, case)
     uid = str(uuid.uuid4())
     nonce = os.urandom(12)
@@ -106,6 +112,9 @@ def store_record(uow: UnitOfWork, actor: Actor, case: Case, *, kind: str,
     uow.session.flush()
     audit.append(uow, actor, "case.record_stored", subject_type="case", subject_id=case.id,
                  record=record.id, kind=kind, form=form, categories=sorted(categories))
+    if stats:
+        events.record(uow, RecordStored(actor, case.id, organisation_id, record.id, form,
+                                        tuple(stats)))
     return record
 
 

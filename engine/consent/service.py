@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -63,6 +64,7 @@ from engine.consent.policy import (  # noqa: F401 - the policy is part of this s
 from engine.db import UnitOfWork
 from engine.documents.envelope import CODE_RE
 from engine.errors import Conflict, NotFound
+from engine.events import CaseShredding
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Organisation
 from engine.identity.roles import Role
@@ -422,6 +424,7 @@ def shred_case(uow: UnitOfWork, actor: Actor, case: Case, reason: str) -> Cascad
         return Cascade(destroyed=True)
     cancelled = _cancel_pending(uow, actor, case, consent=None)
     notified = _notify_holders(uow, actor, case, NOTICE_DESTROYED, None)
+    events.publish(uow, CaseShredding(actor, case.id, case.organisation_id, reason))
     cases.destroy_key(uow, actor, case, reason)
     return Cascade(cancelled, notified, True)
 

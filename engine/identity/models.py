@@ -28,6 +28,7 @@ class OrganisationKind(StrEnum):
     POLICE = "police"
     GENDARMERIE = "gendarmerie"
     CMP = "cmp"
+    COMMITTEE = "committee"
     PLATFORM = "platform"
 
 
@@ -39,6 +40,7 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.POLICE: "Police nationale",
     OrganisationKind.GENDARMERIE: "Gendarmerie nationale",
     OrganisationKind.CMP: "Centre médico-psychologique",
+    OrganisationKind.COMMITTEE: "Comité de suivi ou de pilotage",
     OrganisationKind.PLATFORM: "Administration de la plateforme",
 }
 

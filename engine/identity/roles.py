@@ -16,6 +16,7 @@ class Role(StrEnum):
     DPP = "DPP"
     PSYCHOLOGUE = "PSYCHOLOGUE"
     CDDF = "CDDF"
+    COMITE = "COMITE"
     ADMIN = "ADMIN"
 
 
@@ -30,6 +31,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.DPP: "Délégué police-population",
     Role.PSYCHOLOGUE: "Psychologue",
     Role.CDDF: "Conseil des droits et devoirs des familles (commune)",
+    Role.COMITE: "Comité de suivi ou de pilotage (chiffres seulement)",
     Role.ADMIN: "Administrateur de la plateforme",
 }
 

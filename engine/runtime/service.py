@@ -595,7 +595,8 @@ def complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: Any
         record = cases.store_record(uow, principal.actor, case, kind="form", payload=cleaned,
                                     categories=form.categories(),
                                     organisation_id=row.organisation_id or 0, form=row.form,
-                                    instance_id=instance.id, task_ref=row.spec_name)
+                                    instance_id=instance.id, task_ref=row.spec_name,
+                                    stats=form.stat_facts(cleaned))
         routing = form.routing_data(cleaned)
         routing[f"record_{row.spec_name}"] = record.id
     elif submission:
@@ -1029,3 +1030,11 @@ def retry_incident(uow: UnitOfWork, principal: Principal, incident_id: int) -> I
     audit.append(uow, principal.actor, "runtime.incident_retried", subject_type="instance",
                  subject_id=instance.id, incident=incident.id, kind=incident.kind)
     return incident
+
+
+def protocol_names(uow: UnitOfWork) -> dict[str, str]:
+    """Each deployed protocol's name (its newest version's), by process id: the words the
+    activity figures show for a protocol."""
+    rows = uow.session.execute(select(ProcessVersion.process_id, ProcessVersion.name)
+                               .order_by(ProcessVersion.process_id, ProcessVersion.version))
+    return {process_id: name for process_id, name in rows}

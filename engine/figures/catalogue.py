@@ -1,0 +1,112 @@
+"""The indicators of the « bilan chiffré » (docs/figures.md gives each definition).
+
+`kind` says how an indicator is counted:
+- `partition`: each counted subject has one value (its latest in the period); rows add up to
+  the total, so suppressed rows need secondary suppression;
+- `multiple`: a subject may count under several values (problems raised): no total row;
+- `events`: each fact is one event (a document sent, a protocol completed).
+
+Forms mark counted fields with `x-relais-stat: "<indicator>"`; `ALIASES` maps the codes the
+forms use to the indicator's values, so that every protocol counts in the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PARTITION, MULTIPLE, EVENTS = "partition", "multiple", "events"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    label: str
+    definition: str
+    kind: str
+    values: dict[str, str] = field(default_factory=dict)
+    # Identifying on its own with a few others (place): removed when a situation is shredded.
+    identifying: bool = False
+
+    def label_of(self, code: str) -> str:
+        return self.values.get(code, code.replace("_", " ").capitalize())
+
+
+YES_NO = {"oui": "Oui", "non": "Non"}
+YES_NO_UNKNOWN = {**YES_NO, "ne_sait_pas": "Ne sait pas"}
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("personne_type", "Personnes reçues, selon leur place dans la situation",
+              "Personnes inscrites au registre des personnes reçues, selon qu'elles sont "
+              "victimes, auteurs, témoins ou autres.", PARTITION,
+              {"victime": "Victime", "auteur": "Auteur", "temoin": "Témoin", "autre": "Autre"}),
+    Indicator("sexe", "Personnes reçues, selon le sexe", "Sexe déclaré des personnes reçues.",
+              PARTITION, {"femme": "Femme", "homme": "Homme", "autre": "Autre ou non précisé"}),
+    Indicator("tranche_age", "Personnes reçues, selon l'âge",
+              "Tranche d'âge à la date de l'accueil.", PARTITION,
+              {"moins_18": "Moins de 18 ans", "18_25": "18 à 25 ans", "26_40": "26 à 40 ans",
+               "41_60": "41 à 60 ans", "plus_60": "Plus de 60 ans"}),
+    Indicator("mineurs_concernes", "Situations où des mineurs sont concernés",
+              "Situations dont une fiche indique que des enfants sont concernés ou présents.",
+              PARTITION, YES_NO),
+    Indicator("arrivee", "Comment les personnes sont arrivées",
+              "Origine de la prise de contact : orientation par la police ou la gendarmerie, "
+              "main courante, partenaire, démarche personnelle.", PARTITION,
+              {"police": "Orientation par la police", "gendarmerie": "Orientation par la "
+               "gendarmerie", "main_courante": "Main courante", "partenaire": "Partenaire",
+               "personne": "Démarche personnelle", "autre": "Autre"}),
+    Indicator("commune", "Commune ou quartier", "Commune ou quartier de résidence déclaré.",
+              PARTITION, identifying=True),
+    Indicator("problematiques", "Problématiques repérées",
+              "Problématiques relevées lors de l'accueil ou dans une fiche (une situation peut "
+              "en présenter plusieurs).", MULTIPLE,
+              {"logement": "Logement", "ressources": "Ressources", "acces_droits": "Accès aux "
+               "droits", "parentalite": "Parentalité", "isolement": "Isolement",
+               "violences": "Violences", "sante_psychique": "Santé psychique",
+               "addictions": "Addictions", "sante": "Santé, accès aux soins",
+               "autre": "Autre"}),
+    Indicator("connu_services_sociaux", "Déjà connues des services sociaux",
+              "La situation était-elle déjà connue des services sociaux ?", PARTITION,
+              YES_NO_UNKNOWN),
+    Indicator("orientations", "Orientations proposées",
+              "Orientations données, par type de partenaire (une situation peut en recevoir "
+              "plusieurs).", MULTIPLE,
+              {"cmp": "Centre médico-psychologique", "medecin": "Médecin",
+               "services_sociaux": "Services sociaux", "association": "Association",
+               "police_justice": "Police ou justice", "hebergement": "Hébergement",
+               "aucune": "Aucune"}),
+    Indicator("protocoles_termines", "Protocoles menés à leur terme",
+              "Instances de protocole terminées dans la période, par protocole.", EVENTS),
+    Indicator("documents_finalite", "Documents transmis, selon la finalité",
+              "Documents chiffrés et signés envoyés à un partenaire, par finalité.", EVENTS),
+    Indicator("documents_destinataire", "Documents transmis, selon le destinataire",
+              "Documents envoyés, par type d'organisation destinataire.", EVENTS),
+    Indicator("consentements", "Décisions de consentement recueillies",
+              "Décisions enregistrées sur les formulaires de consentement.", EVENTS,
+              {"granted": "Accordé", "refused": "Refusé"}),
+)
+
+BY_ID = {i.id: i for i in INDICATORS}
+
+# Codes used by the protocols' forms → the indicator's values.
+ALIASES: dict[str, dict[str, str]] = {
+    "arrivee": {"orientation_police": "police", "signalement_police": "police",
+                "fiche_liaison_gendarmerie": "gendarmerie", "synthese_corg": "gendarmerie",
+                "saisie": "autre"},
+    "problematiques": {"motif_violences": "violences", "violences_intrafamiliales": "violences",
+                       "souffrance_psychique": "sante_psychique", "crise": "sante_psychique",
+                       "isolement_incurie": "isolement", "conflits_voisinage": "autre",
+                       "budget": "ressources", "lien_social": "isolement",
+                       "protection": "violences", "aucun": "autre"},
+    "orientations": {"suivi_cmp": "cmp", "consultation_cmp": "cmp",
+                     "medecin_traitant": "medecin", "intervention_police": "police_justice",
+                     "plainte_immediate": "police_justice",
+                     "hebergement_urgence": "hebergement",
+                     "telephone_grave_danger": "police_justice",
+                     "urgences_medicales": "medecin"},
+    "mineurs_concernes": {},
+    "connu_services_sociaux": {},
+}
+
+
+def canonical(indicator: str, code: str) -> str:
+    return ALIASES.get(indicator, {}).get(code, code)

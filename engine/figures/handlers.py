@@ -1,0 +1,47 @@
+"""The figures' reactions to domain events: facts written in the same transaction."""
+
+from __future__ import annotations
+
+from engine import events
+from engine.cases import service as cases
+from engine.db import UnitOfWork
+from engine.figures import service as figures
+from engine.identity.models import Organisation
+
+
+@events.subscribe(events.RecordStored)
+def count_record(uow: UnitOfWork, event: events.RecordStored) -> None:
+    case = cases.get_case(uow, event.case_id)
+    situation = figures.pseudonym(uow, "situation", case.reference)
+    figures.record_facts(uow, organisation_id=event.organisation_id or case.organisation_id,
+                         situation=situation, subject=situation,
+                         source=event.form or "enregistrement", facts=list(event.stats))
+
+
+@events.subscribe(events.DeliveryCreated)
+def count_delivery(uow: UnitOfWork, event: events.DeliveryCreated) -> None:
+    recipient = uow.session.get(Organisation, event.recipient_organisation_id)
+    case = cases.get_case(uow, event.case_id) if event.case_id else None
+    situation = figures.pseudonym(uow, "situation", case.reference if case else "aucune")
+    facts = [("documents_destinataire", recipient.kind if recipient else "autre")]
+    if event.purpose:
+        facts.append(("documents_finalite", event.purpose))
+    figures.record_facts(uow, organisation_id=event.sender_organisation_id, situation=situation,
+                         subject=figures.pseudonym(uow, "delivery", event.delivery_id),
+                         source="envoi", facts=facts)
+
+
+@events.subscribe(events.InstanceCompleted)
+def count_completion(uow: UnitOfWork, event: events.InstanceCompleted) -> None:
+    if event.organisation_id is None:
+        return
+    figures.record_facts(uow, organisation_id=event.organisation_id,
+                         situation=figures.pseudonym(uow, "instance", event.instance_id),
+                         subject=figures.pseudonym(uow, "instance", event.instance_id),
+                         source="protocole", facts=[("protocoles_termines", event.process_id)])
+
+
+@events.subscribe(events.CaseShredding)
+def forget_place(uow: UnitOfWork, event: events.CaseShredding) -> None:
+    case = cases.get_case(uow, event.case_id)
+    figures.forget_identifying(uow, figures.pseudonym(uow, "situation", case.reference))

@@ -1,0 +1,301 @@
+"""Activity figures: facts written with the records they come from, counted without
+decrypting anything, published with small numbers suppressed.
+
+Guarantees:
+- A fact holds codes, a month, an organisation and pseudonymous keys only (HMAC-SHA256 under
+  an installation secret wrapped by the master key): it cannot be joined back to a case row,
+  a record or a person by someone holding the database alone.
+- Facts are written by event handlers inside the transaction that stores their record, so
+  the figures always equal a recount from the records.
+- Everyone sees aggregates only, and only of the organisations they may see (`visible`):
+  their own (a professional of it), and those their organisation observes (`FigureScope`) for
+  members holding a figures role (the comité de suivi, an employer's management).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, func, select
+
+from engine.consent.catalogue import PURPOSES
+from engine.db import UnitOfWork
+from engine.errors import ConfigurationError
+from engine.figures import catalogue
+from engine.figures.catalogue import EVENTS, INDICATORS, MULTIPLE, PARTITION
+from engine.figures.errors import PeriodInvalid, ScopeNotFound
+from engine.figures.models import Fact, FigureKey, FigureScope
+from engine.figures.suppression import DEFAULT_THRESHOLD, Table, check_threshold, suppress
+from engine.identity.models import ORGANISATION_KIND_LABELS, Organisation
+from engine.identity.roles import Role
+from engine.identity.service import Principal
+from engine.runtime import service as runtime_queries
+
+KEY_CONTEXT = "relais/figures-key/v1"
+FIGURES_ROLES = frozenset({Role.IS, Role.COMITE})
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre")
+
+
+# --- writing facts -------------------------------------------------------------------------
+
+def _secret(uow: UnitOfWork) -> bytes:
+    row = uow.session.get(FigureKey, 1)
+    if row is None:
+        secret = os.urandom(32)
+        uow.session.add(FigureKey(id=1, wrapped=uow.master.wrap(secret, KEY_CONTEXT),
+                                  created_at=uow.now()))
+        uow.session.flush()
+        return secret
+    return uow.master.unwrap(row.wrapped, KEY_CONTEXT)
+
+
+def pseudonym(uow: UnitOfWork, kind: str, identifier: object) -> str:
+    """A stable key for (kind, identifier) that only this installation can compute."""
+    mac = hmac.new(_secret(uow), f"{kind}:{identifier}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def month_of(uow: UnitOfWork) -> str:
+    return uow.now().strftime("%Y-%m")
+
+
+def record_facts(uow: UnitOfWork, *, organisation_id: int, situation: str, subject: str,
+                 source: str, facts: list[tuple[str, str]]) -> int:
+    """Write the facts of one record or event; codes outside the catalogue are kept as they
+    are (a form's own codes) but only for known indicators."""
+    month, written = month_of(uow), 0
+    for indicator, code in facts:
+        if indicator not in catalogue.BY_ID or not _is_code(code):
+            continue
+        uow.session.add(Fact(organisation_id=organisation_id, situation_key=situation,
+                             subject=subject, month=month, indicator=indicator,
+                             value=catalogue.canonical(indicator, code), source=source[:80]))
+        written += 1
+    return written
+
+
+def forget_identifying(uow: UnitOfWork, situation: str) -> int:
+    """On shredding: the facts that could point at a person (place) go; counts stay."""
+    identifying = [i.id for i in INDICATORS if i.identifying]
+    result = uow.session.execute(delete(Fact).where(Fact.situation_key == situation,
+                                                    Fact.indicator.in_(identifying)))
+    return result.rowcount or 0
+
+
+def _is_code(value: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value))
+
+
+# --- who sees what -------------------------------------------------------------------------
+
+def visible(uow: UnitOfWork, principal: Principal) -> list[Organisation]:
+    """The organisations whose figures `principal` may see, by name."""
+    ids: set[int] = set()
+    for grant in principal.grants:
+        if grant.role in FIGURES_ROLES:
+            if grant.role == Role.IS:  # an IS sees their own post
+                ids.add(grant.organisation_id)
+            ids.update(uow.session.scalars(
+                select(FigureScope.organisation_id)
+                .where(FigureScope.viewer_organisation_id == grant.organisation_id)))
+    if not ids:
+        return []
+    return list(uow.session.scalars(select(Organisation).where(Organisation.id.in_(ids))
+                                    .order_by(Organisation.name)))
+
+
+def scope_for(uow: UnitOfWork, principal: Principal, slug: str | None) -> list[Organisation]:
+    """One visible organisation by slug, or all of them; the same 'not found' otherwise."""
+    allowed = visible(uow, principal)
+    if slug is None:
+        if not allowed:
+            raise ScopeNotFound("Aucun chiffre ne vous est accessible.")
+        return allowed
+    chosen = [o for o in allowed if o.slug == slug]
+    if not chosen:
+        raise ScopeNotFound("Organisation introuvable.")
+    return chosen
+
+
+def observe(uow: UnitOfWork, viewer: Organisation, observed: Organisation) -> None:
+    """Let `viewer`'s figures roles see `observed`'s figures (territory set-up)."""
+    if uow.session.get(FigureScope, (viewer.id, observed.id)) is None:
+        uow.session.add(FigureScope(viewer_organisation_id=viewer.id,
+                                    organisation_id=observed.id))
+        uow.session.flush()
+
+
+def threshold_from_env(environ: dict[str, str] | None = None) -> int:
+    """RELAIS_FIGURES_THRESHOLD (default 10, never below 5)."""
+    raw = (os.environ if environ is None else environ).get("RELAIS_FIGURES_THRESHOLD")
+    try:
+        return check_threshold(int(raw)) if raw else DEFAULT_THRESHOLD
+    except ValueError as exc:
+        raise ConfigurationError("RELAIS_FIGURES_THRESHOLD doit être un entier d'au moins "
+                                 "5.") from exc
+
+
+def organisations_by_slug(uow: UnitOfWork, slugs: list[str]) -> list[Organisation]:
+    """For the command line (run by the platform's operator): the named organisations."""
+    found = list(uow.session.scalars(select(Organisation).where(Organisation.slug.in_(slugs))))
+    missing = sorted(set(slugs) - {o.slug for o in found})
+    if missing:
+        raise ScopeNotFound(f"Organisation inconnue : {', '.join(missing)}.")
+    return found
+
+
+def protocol_labels(uow: UnitOfWork) -> dict[str, dict[str, str]]:
+    """Words for the codes of events: protocol names (newest version's), purposes."""
+    from_runtime = runtime_queries.protocol_names(uow)
+    return {"protocoles_termines": from_runtime,
+            "documents_finalite": {code: p.label for code, p in PURPOSES.items()}}
+
+
+# --- periods -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    code: str
+    first: str  # YYYY-MM
+    last: str
+
+    @property
+    def label(self) -> str:
+        return french_period(self.first, self.last)
+
+    def previous_year(self) -> Period:
+        shift = lambda m: f"{int(m[:4]) - 1}{m[4:]}"  # noqa: E731
+        return Period(self.code + "-1an", shift(self.first), shift(self.last))
+
+
+def parse_period(text: str) -> Period:
+    """`2026`, `2026-Q3`, `2026-09`, or `2026-01..2026-06`."""
+    text = (text or "").strip()
+    if m := re.fullmatch(r"(\d{4})", text):
+        return Period(text, f"{m[1]}-01", f"{m[1]}-12")
+    if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", text):
+        q = int(m[2])
+        return Period(text.upper(), f"{m[1]}-{3 * q - 2:02d}", f"{m[1]}-{3 * q:02d}")
+    if m := re.fullmatch(r"(\d{4}-\d{2})(?:\.\.(\d{4}-\d{2}))?", text):
+        first, last = m[1], m[2] or m[1]
+        if _valid_month(first) and _valid_month(last) and first <= last:
+            return Period(text, first, last)
+    raise PeriodInvalid("Période non reconnue : indiquez une année (2026), un trimestre "
+                        "(2026-T3 ou 2026-Q3), un mois (2026-09) ou un intervalle "
+                        "(2026-01..2026-06).",
+                        [{"field": "periode", "message": "Période non reconnue."}])
+
+
+def _valid_month(text: str) -> bool:
+    year, month = int(text[:4]), int(text[5:])
+    return 2000 <= year <= 2100 and 1 <= month <= 12
+
+
+def french_period(first: str, last: str) -> str:
+    def month(m: str) -> str:
+        return f"{MONTHS_FR[int(m[5:]) - 1]} {m[:4]}"
+
+    if first == last:
+        return month(first)
+    if first[5:] == "01" and last[5:] == "12" and first[:4] == last[:4]:
+        return f"année {first[:4]}"
+    return f"de {month(first)} à {month(last)}"
+
+
+def period_from_request(text: str | None, today: date) -> Period:
+    """The page's default is the current year."""
+    return parse_period(text.replace("T", "Q") if text else str(today.year))
+
+
+# --- counting ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    code: str
+    label: str
+    count: int | None
+    suppressed: bool
+    small: bool = False  # hidden because below the threshold; else hidden to protect one
+
+    def shown(self, threshold: int) -> str:
+        """What a reader sees: the count, « < 10 » or « masqué »."""
+        if not self.suppressed:
+            return str(self.count)
+        return f"< {threshold}" if self.small else "masqué"
+
+
+@dataclass(frozen=True)
+class Figure:
+    id: str
+    label: str
+    definition: str
+    rows: tuple[Row, ...]
+    total: Row | None
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    organisations: tuple[Organisation, ...]
+    threshold: int
+    figures: tuple[Figure, ...]
+
+
+def report(uow: UnitOfWork, organisations: list[Organisation], period: Period, *,
+           threshold: int = DEFAULT_THRESHOLD,
+           labels: dict[str, dict[str, str]] | None = None) -> Report:
+    """Every indicator for `organisations` over `period`, suppressed. Reads facts only.
+    `labels` gives words for codes the catalogue does not name (per indicator: protocol
+    names, organisation kinds, purposes)."""
+    check_threshold(threshold)
+    ids = [o.id for o in organisations]
+    known = {"documents_destinataire": {k.value: v for k, v in ORGANISATION_KIND_LABELS.items()},
+             **(labels or {})}
+    figures = tuple(_figure(uow, indicator, ids, period, threshold,
+                            known.get(indicator.id, {})) for indicator in INDICATORS)
+    return Report(period, tuple(organisations), threshold, figures)
+
+
+def _figure(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int], period: Period,
+            threshold: int, labels: dict[str, str]) -> Figure:
+    counts = _counts(uow, indicator, ids, period)
+    ordered = {code: counts.get(code, 0) for code in indicator.values} | \
+        {code: n for code, n in sorted(counts.items()) if code not in indicator.values}
+    table: Table = suppress(ordered, threshold, additive=indicator.kind == PARTITION)
+    rows = tuple(Row(c.code, labels.get(c.code) or indicator.label_of(c.code), c.count,
+                     c.suppressed, c.small) for c in table.cells)
+    total = None if table.total is None else Row("total", "Total", table.total.count,
+                                                 table.total.suppressed,
+                                                 table.total.suppressed and all(
+                                                     c.small for c in table.cells
+                                                     if c.suppressed))
+    return Figure(indicator.id, indicator.label, indicator.definition, rows, total)
+
+
+def _counts(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int],
+            period: Period) -> dict[str, int]:
+    where = (Fact.indicator == indicator.id, Fact.organisation_id.in_(ids),
+             Fact.month >= period.first, Fact.month <= period.last)
+    if indicator.kind == EVENTS:
+        stmt = select(Fact.value, func.count()).where(*where).group_by(Fact.value)
+    elif indicator.kind == MULTIPLE:
+        stmt = (select(Fact.value, func.count(func.distinct(Fact.subject))).where(*where)
+                .group_by(Fact.value))
+    else:  # each subject counts once, under its latest value in the period
+        ranked = (select(Fact.subject, Fact.value, func.row_number().over(
+            partition_by=Fact.subject, order_by=Fact.id.desc()).label("rank"))
+            .where(*where).subquery())
+        stmt = (select(ranked.c.value, func.count()).where(ranked.c.rank == 1)
+                .group_by(ranked.c.value))
+    return {value: int(n) for value, n in uow.session.execute(stmt)}
+
+
+def recount(uow: UnitOfWork, indicator_id: str, ids: list[int], period: Period) -> dict[str, int]:
+    """Raw counts before suppression (tests and the administrators' checks only)."""
+    return _counts(uow, catalogue.BY_ID[indicator_id], ids, period)
