@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from helpers import csrf_from, login
 
-from engine.web.admin.catalogue import as_utf8_text
+from engine.runtime.queries import as_utf8_text
 from engine.web.app import CSP
 
 HERE = Path(__file__).parent
