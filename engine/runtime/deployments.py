@@ -11,9 +11,11 @@ Guarantees:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 
@@ -21,11 +23,14 @@ import forms
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.db import UnitOfWork
-from engine.errors import Invalid, NotFound
+from engine.errors import Invalid, NotFound, RelaisError
+from engine.identity.errors import PermissionDenied
+from engine.identity.roles import Role
 from engine.identity.service import Principal
 from engine.runtime import loader, spiff
 from engine.runtime.errors import ModelRejected, Problem
 from engine.runtime.models import Deployment, DeploymentFile, ProcessVersion
+from engine.runtime.reading import MAX_DIAGRAM_BYTES
 
 
 class DeploymentRejected(Invalid):
@@ -40,18 +45,43 @@ class DeploymentRejected(Invalid):
 
 # --- deployment ----------------------------------------------------------------------------
 
-def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], *, source: str,
+MAX_UPLOAD_FILES = 10
+UPLOAD_SUFFIXES = (".bpmn", ".dmn")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Who deploys: an administrator (a Principal), or the platform itself — an operator at the
+# machine (`relais deploy`, `relais init`), whose actor names no user.
+Deployer = Principal | Actor
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file as the web received it: the name the client gave and its stream."""
+
+    name: str
+    stream: BinaryIO
+
+
+def deploy(uow: UnitOfWork, by: Deployer, files: Mapping[str, bytes], *, source: str,
            forms_dir: Path = forms.FORMS_DIR) -> list[ProcessVersion]:
     """Validate and store a new immutable version of each executable process.
 
-    The forms the diagrams name are stored with the deployment, so a running instance keeps
-    the forms of its version. Identical content (same hash) is a no-op returning the versions
-    already deployed.
+    Only administrators deploy: `by` is the administrator's Principal, or the platform's own
+    Actor (no user). The forms the diagrams name are stored with the deployment, so a
+    running instance keeps the forms of its version. Identical content (same hash) is a
+    no-op returning the versions already deployed. A refusal (not an administrator, model
+    rejected) ends the caller's unit of work: rolled back, audited
+    (`runtime.deployment_refused`), committed, then raised.
     """
+    actor = _deployer(uow, by, source)
     try:
         model = loader.load_model(files, forms_dir)
+        form_files = _form_files(model, forms_dir)
     except ModelRejected as exc:
-        raise DeploymentRejected(exc) from None
+        raise _refuse(uow, actor, DeploymentRejected(exc), source,
+                      content_hash=loader.content_hash(files)) from None
+    except DeploymentRejected as exc:
+        raise _refuse(uow, actor, exc, source, content_hash=loader.content_hash(files)) \
+            from None
     existing = uow.session.scalars(select(Deployment)
                                    .where(Deployment.content_hash == model.content_hash)).first()
     if existing is not None:
@@ -60,13 +90,91 @@ def deploy(uow: UnitOfWork, actor: Actor, files: Mapping[str, bytes], *, source:
                             deployed_by=actor.user_id, deployed_at=uow.now())
     uow.session.add(deployment)
     uow.session.flush()
-    for name, content in sorted({**files, **_form_files(model, forms_dir)}.items()):
+    for name, content in sorted({**files, **form_files}.items()):
         uow.session.add(DeploymentFile(deployment_id=deployment.id, name=name, content=content))
     versions = [_new_version(uow, deployment, model, pid) for pid in model.process_ids]
     audit.append(uow, actor, "runtime.deployed", subject_type="deployment",
                  subject_id=deployment.id, content_hash=model.content_hash, source=source,
                  processes={v.process_id: v.version for v in versions})
     return versions
+
+
+def deploy_uploads(uow: UnitOfWork, principal: Principal, uploads: Sequence[Upload], *,
+                   source: str) -> tuple[list[ProcessVersion], bool]:
+    """Deploy uploaded files under the upload policy (`read_uploads`); returns the versions
+    and whether they are new (False: identical content was already deployed)."""
+    actor = _deployer(uow, principal, source)
+    try:
+        files = read_uploads(uploads)
+    except Invalid as exc:
+        raise _refuse(uow, actor, exc, source) from None
+    created = not already_deployed(uow, files)
+    return deploy(uow, principal, files, source=source), created
+
+
+def read_uploads(uploads: Sequence[Upload]) -> dict[str, bytes]:
+    """The upload policy, the same for the API and the administration pages: one to
+    `MAX_UPLOAD_FILES` files, each a .bpmn or .dmn of at most `MAX_DIAGRAM_BYTES` (never read
+    further), under a safe and distinct name (`safe_file_name`)."""
+    if not uploads or len(uploads) > MAX_UPLOAD_FILES:
+        raise Invalid(f"Choisissez un à {MAX_UPLOAD_FILES} fichiers .bpmn ou .dmn.",
+                      [{"field": "file", "message": "Nombre de fichiers incorrect."}])
+    files: dict[str, bytes] = {}
+    for upload in uploads:
+        name = safe_file_name(upload.name)
+        content = upload.stream.read(MAX_DIAGRAM_BYTES + 1)
+        if len(content) > MAX_DIAGRAM_BYTES:
+            raise Invalid(f"Le fichier {name} dépasse la limite de 2 Mio.",
+                          [{"field": "file", "message": f"Fichier trop volumineux : {name}"}])
+        if name in files:
+            raise Invalid(f"Deux fichiers portent le même nom : {name}.",
+                          [{"field": "file", "message": f"Nom en double : {name}"}])
+        files[name] = content
+    return files
+
+
+def safe_file_name(name: str, suffixes: tuple[str, ...] = UPLOAD_SUFFIXES) -> str:
+    """The base name of an uploaded file, reduced to letters, digits, « . », « - », « _ »
+    (at most 120 characters); Invalid unless it ends with one of `suffixes`."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    cleaned = _UNSAFE_NAME.sub("_", base)[-120:]
+    if not cleaned.lower().endswith(suffixes):
+        accepted = " et ".join(suffixes)
+        raise Invalid(f"Seuls les fichiers {accepted} sont acceptés.",
+                      [{"field": "file", "message": f"Extension refusée : {base or '?'}"}])
+    return cleaned
+
+
+def _deployer(uow: UnitOfWork, by: Deployer, source: str) -> Actor:
+    """The actor deploying; PermissionDenied (audited) unless an administrator or the
+    platform itself."""
+    if isinstance(by, Principal):
+        if by.has_role(Role.ADMIN):
+            return by.actor
+        raise _refuse(uow, by.actor, PermissionDenied("Seuls les administrateurs déploient "
+                                                      "des protocoles."), source)
+    if by.user_id is None:
+        return by
+    raise _refuse(uow, by, PermissionDenied("Seuls les administrateurs déploient des "
+                                            "protocoles."), source)
+
+
+def _refuse(uow: UnitOfWork, actor: Actor, exc: RelaisError, source: str,
+            **details: Any) -> RelaisError:
+    """End the caller's unit of work with an audited refusal; returns `exc` to raise."""
+    uow.rollback()
+    audit.append(uow, actor, "runtime.deployment_refused", subject_type="deployment",
+                 subject_id=None, organisation_id=actor.organisation_id, source=source,
+                 code=exc.code, problems=len(getattr(exc, "errors", None) or []), **details)
+    uow.commit()
+    return exc
+
+
+def already_deployed(uow: UnitOfWork, files: Mapping[str, bytes]) -> bool:
+    """True when these exact files were deployed before (deploying them again is a no-op)."""
+    digest = loader.content_hash(files)
+    return uow.session.scalar(select(func.count()).select_from(Deployment)
+                              .where(Deployment.content_hash == digest)) > 0
 
 
 FORM_PREFIX = "forms/"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +32,7 @@ from engine.runtime.models import (
     Instance,
     ProcessVersion,
 )
-from engine.runtime.reading import UnsafeXml, content_hash, parse_xml
+from engine.runtime.reading import UnsafeXml, parse_xml
 from engine.runtime.vocabulary import BPMN_NS
 
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
@@ -226,13 +225,6 @@ def diagram_of(uow: UnitOfWork, version: ProcessVersion) -> DiagramFile:
             return DiagramFile(name, as_utf8_text(content))
     raise NotFound(f"Le diagramme du protocole {version.process_id} est introuvable dans son "
                    "déploiement.", code="diagram_missing")
-
-
-def already_deployed(uow: UnitOfWork, files: Mapping[str, bytes]) -> bool:
-    """True when these exact files were deployed before (deploying them again is a no-op)."""
-    digest = content_hash(files)
-    return uow.session.scalar(select(func.count()).select_from(Deployment)
-                              .where(Deployment.content_hash == digest)) > 0
 
 
 def as_utf8_text(content: bytes) -> str:

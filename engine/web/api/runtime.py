@@ -12,16 +12,11 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length
 from flask import request
 
-from engine.errors import Invalid
-from engine.identity.roles import Role
-from engine.identity.service import require_role
 from engine.runtime import service as runtime
 from engine.web.api.auth import auth, current
 from engine.web.api.views import bp
 from engine.web.context import uow
 from engine.web.idempotency import idempotent
-
-MAX_UPLOAD_FILES = 10
 
 
 class ProcessOut(Schema):
@@ -204,24 +199,10 @@ def post_message(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 @bp.doc(summary="Téléverser et déployer un diagramme (administrateurs)",
         description="multipart/form-data, champ « file » (un ou plusieurs .bpmn/.dmn).")
 def upload_model() -> tuple[list[dict[str, Any]], int]:
-    principal = current()
-    require_role(principal, Role.ADMIN)
-    uploads = request.files.getlist("file")
-    if not uploads or len(uploads) > MAX_UPLOAD_FILES:
-        raise Invalid("Joignez un à dix fichiers .bpmn ou .dmn dans le champ « file ».",
-                      [{"field": "file", "message": "Fichier manquant."}])
-    files = {_safe_name(u.filename or ""): u.read() for u in uploads}
-    versions = runtime.deploy(uow(), principal.actor, files, source="api")
+    uploads = [runtime.Upload(u.filename or "", u.stream) for u in request.files.getlist("file")]
+    versions, _created = runtime.deploy_uploads(uow(), current(), uploads, source="api")
     uow().commit()
     return [{"id": v.process_id, "name": v.name, "version": v.version} for v in versions], 201
-
-
-def _safe_name(name: str) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not base.lower().endswith((".bpmn", ".dmn")):
-        raise Invalid("Seuls les fichiers .bpmn et .dmn sont acceptés.",
-                      [{"field": "file", "message": f"Extension refusée : {base or '?'}"}])
-    return base
 
 
 class IncidentOut(Schema):
