@@ -48,6 +48,7 @@ from engine.runtime.models import (
     ProcessVersion,
 )
 from engine.runtime.queries import visible_instance, visible_task
+from engine.runtime.vocabulary import NEVER_PREFILLED, PREFILL
 
 
 def start_instance(uow: UnitOfWork, principal: Principal, process_id: str,
@@ -197,9 +198,6 @@ def task_form(uow: UnitOfWork, task: HumanTask) -> dict[str, Any] | None:
     return {"schema": form.schema, "ui": form.ui}
 
 
-PREFILL = "prefill."
-
-
 def _task_form(uow: UnitOfWork, version: ProcessVersion, row: HumanTask,
                task: Any) -> tuple[forms.Form, dict[str, Any]]:
     """The deployed form with the values the diagram fixes for this task.
@@ -217,7 +215,7 @@ def _task_form(uow: UnitOfWork, version: ProcessVersion, row: HumanTask,
         if not name.startswith(PREFILL):
             continue
         field = name[len(PREFILL):]
-        if field not in form.properties:
+        if field not in form.properties or field in NEVER_PREFILLED:  # older deployments
             continue
         try:
             with spiff.clock_context(uow.db.clock):

@@ -30,7 +30,9 @@ from engine.runtime.vocabulary import (
     EVENT_LABELS,
     EXPRESSION_SITES,
     FORM_PROPERTIES,
+    NEVER_PREFILLED,
     NS,
+    PREFILL,
     REFUSED_ADVICE,
     SUPPORTED_ELEMENTS,
     TIMER_TAGS,
@@ -289,6 +291,20 @@ def _form_problems(file: str, process: etree._Element, forms_dir: Path) -> Itera
             reason = _form_file_problem(value, forms_dir)
             if reason:
                 yield problem(file, task, f"{name} : {reason}")
+        yield from _prefill_problems(file, task)
+
+
+def _prefill_problems(file: str, task: etree._Element) -> Iterator[Problem]:
+    for prop in _spiff_properties(task):
+        field = (prop.get("name") or "").removeprefix(PREFILL)
+        if (prop.get("name") or "").startswith(PREFILL) and field in NEVER_PREFILLED:
+            yield problem(
+                file,
+                task,
+                f"« {PREFILL}{field} » fixe à l'avance la réponse de la personne (décision, "
+                "mode de recueil ou présentation du consentement) : seule la personne la "
+                "donne ; retirez cette propriété",
+            )
 
 
 def _form_file_problem(value: str, forms_dir: Path) -> str | None:

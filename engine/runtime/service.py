@@ -52,7 +52,6 @@ from engine.runtime.execution import (
     load,
 )
 from engine.runtime.instances import (
-    PREFILL,
     complete_task,
     due_timers,
     fire_timers,
@@ -88,12 +87,14 @@ from engine.runtime.queries import (
     visible_task,
     worklist,
 )
+from engine.runtime.vocabulary import NEVER_PREFILLED, PREFILL
 
 __all__ = [
     "COMPLETED",
     "FORM_PREFIX",
     "MAX_UPLOAD_FILES",
     "MESSAGE_TTL",
+    "NEVER_PREFILLED",
     "PLATFORM_MESSAGES",
     "PREFILL",
     "RUNNING",

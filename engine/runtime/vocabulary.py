@@ -19,6 +19,11 @@ DMN_NAMESPACES = frozenset(DMN_SCHEMAS)
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
+# A user task's `prefill.<field>` property fixes a form field from the diagram. The person's
+# own answers — their consent decision, how it was given, that it was presented to them —
+# are never fixed in advance: a diagram naming them is refused, and never honoured.
+PREFILL = "prefill."
+NEVER_PREFILLED = frozenset({"decision", "channel", "presented"})
 
 # Flow nodes and structure SpiffWorkflow 3.2's SpiffBpmnParser executes (checked against
 # its PARSER_CLASSES / OVERRIDE_PARSER_CLASSES and the spiff serializer).
