@@ -13,8 +13,10 @@ Guarantees:
 from __future__ import annotations
 
 import json
+import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import service as audit
@@ -46,6 +49,8 @@ from engine.runtime.models import (
     ProcessVersion,
 )
 from engine.runtime.queries import lanes_of
+
+logger = logging.getLogger(__name__)
 
 TIMER_EVENT_TYPES = frozenset({"DurationTimerEventDefinition", "TimeDateEventDefinition",
                                "CycleTimerEventDefinition"})
@@ -158,12 +163,28 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
     instance.updated_at = now
     _sync_human_tasks(uow, loaded)
     _sync_timers(uow, loaded)
-    try:
+    with concurrent_change_is_conflict(uow):
         uow.session.flush()
-    except StaleDataError:
+
+
+STALE = "Ce dossier a été modifié entre-temps : rechargez et recommencez."
+
+
+@contextmanager
+def concurrent_change_is_conflict(uow: UnitOfWork) -> Iterator[None]:
+    """Turn a concurrent change detected by the database into `Conflict` (409).
+
+    Wrap a step and the commit that keeps it: another transaction that changed the same
+    instance first shows up as a StaleDataError (the instance's version no longer matches)
+    or an IntegrityError (a unique row written twice), at any flush — an autoflush before a
+    query included — or at commit. The unit of work is rolled back: nothing is kept.
+    """
+    try:
+        yield
+    except (StaleDataError, IntegrityError) as exc:
         uow.rollback()
-        raise Conflict("Ce dossier a été modifié entre-temps : rechargez et recommencez.",
-                       code="stale_instance") from None
+        logger.info("concurrent change refused: %s", type(exc).__name__)
+        raise Conflict(STALE, code="stale_instance") from None
 
 
 def _detect_stall(uow: UnitOfWork, loaded: Loaded) -> bool:

@@ -32,6 +32,7 @@ from engine.runtime.execution import (
     SUSPENDED,
     TERMINATED,
     advance,
+    concurrent_change_is_conflict,
     create_instance,
     engine_message,
     load,
@@ -62,7 +63,17 @@ def start_instance(uow: UnitOfWork, principal: Principal, process_id: str,
 
 def complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: Any,
                   expected_version: int | None = None) -> Instance:
-    """Validate the form, store the submission encrypted, run the task and advance."""
+    """Validate the form, store the submission encrypted, run the task and advance.
+
+    A completion that loses a race with another one is a `Conflict` (409), whichever flush
+    detects it; callers commit inside `concurrent_change_is_conflict` too.
+    """
+    with concurrent_change_is_conflict(uow):
+        return _complete_task(uow, principal, task_id, data, expected_version)
+
+
+def _complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: Any,
+                   expected_version: int | None) -> Instance:
     row = visible_task(uow, principal, task_id)
     if row.state != "ready":
         raise Conflict("Cette tâche a déjà été traitée.", code="task_already_completed")

@@ -49,6 +49,7 @@ from engine.runtime.execution import (
     SUSPENDED,
     TERMINATED,
     Loaded,
+    concurrent_change_is_conflict,
     load,
 )
 from engine.runtime.instances import (
@@ -110,6 +111,7 @@ __all__ = [
     "as_utf8_text",
     "can_start",
     "complete_task",
+    "concurrent_change_is_conflict",
     "deliver_message",
     "deploy",
     "deploy_uploads",

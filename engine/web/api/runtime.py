@@ -134,9 +134,10 @@ def get_instance(instance_id: int) -> dict[str, Any]:
 @bp.doc(summary="Suspendre, reprendre ou arrêter une instance (administrateurs)")
 def change_instance(instance_id: int, action: str) -> dict[str, Any]:
     principal = current()
-    instance = runtime.set_status(uow(), principal, instance_id, action)
-    summary = runtime.instance_summary(uow(), principal, instance)
-    uow().commit()
+    with runtime.concurrent_change_is_conflict(uow()):
+        instance = runtime.set_status(uow(), principal, instance_id, action)
+        summary = runtime.instance_summary(uow(), principal, instance)
+        uow().commit()
     return summary
 
 
@@ -167,10 +168,11 @@ def get_task(task_id: int) -> dict[str, Any]:
         "la tâche est déjà traitée ou si expected_version est dépassée.")
 def complete_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
     principal = current()
-    instance = runtime.complete_task(uow(), principal, task_id, body["data"],
-                                     body["expected_version"])
-    summary = runtime.instance_summary(uow(), principal, instance)
-    uow().commit()
+    with runtime.concurrent_change_is_conflict(uow()):  # the loser of a race: 409
+        instance = runtime.complete_task(uow(), principal, task_id, body["data"],
+                                         body["expected_version"])
+        summary = runtime.instance_summary(uow(), principal, instance)
+        uow().commit()
     return {"instance": summary}
 
 
