@@ -37,7 +37,13 @@ from engine.identity.errors import PermissionDenied
 from engine.identity.models import Membership
 from engine.identity.service import Principal, find_organisation
 from engine.runtime import spiff
-from engine.runtime.correlation import catch, catch_buffered, store_message
+from engine.runtime.correlation import (
+    catch,
+    catch_buffered,
+    routable_only,
+    store_message,
+    sync_waits,
+)
 from engine.runtime.expressions import make_script_engine
 from engine.runtime.models import (
     DueTimer,
@@ -163,6 +169,7 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
     instance.updated_at = now
     _sync_human_tasks(uow, loaded)
     _sync_timers(uow, loaded)
+    sync_waits(uow, instance, workflow, running=instance.status == RUNNING)
     with concurrent_change_is_conflict(uow):
         uow.session.flush()
 
@@ -342,8 +349,8 @@ def _throw_events(uow: UnitOfWork, instance: Instance, workflow: Any) -> None:
             continue
         payload = event.payload if isinstance(event.payload, dict) else {}
         correlation = {"case_id": workflow.data.get("case_id")}
-        store_message(uow, name, correlation, routing_only(payload),
-                       f"instance-{instance.id}-{uow.now().timestamp()}-{name}")
+        store_message(uow, name, correlation, routable_only(payload),
+                      f"instance-{instance.id}-{uow.now().timestamp()}-{name}")
 
 
 def routing_only(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -180,16 +180,17 @@ def complete_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.input(MessageIn, arg_name="body")
 @bp.output(MessageOut, status_code=202)
-@bp.doc(summary="Envoyer un message", description="Corrélé aux instances en attente que "
-        "l'appelant peut voir ; à défaut, démarre un protocole dont l'événement de début "
-        "attend ce message (si l'appelant peut le lancer) ; sinon conservé avec une durée "
-        "de vie ; dédoublonné par message_id.")
+@bp.doc(summary="Envoyer un message", description="Corrélé aux instances en attente "
+        "auxquelles l'organisation de l'appelant participe ; à défaut, démarre un protocole "
+        "dont l'événement de début attend ce message (si l'appelant peut le lancer) ; sinon "
+        "conservé avec une durée de vie ; dédoublonné par organisation et message_id. "
+        "Corrélation et contenu : identifiants, codes, dates, nombres ou booléens "
+        "seulement (422 sinon).")
 def post_message(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     principal = current()
     message, delivered = runtime.receive_message(
         uow(), principal.actor, name=body["name"], correlation=body["correlation"],
-        payload=body["payload"], message_id=body["message_id"],
-        visible_to={g.organisation_id for g in principal.grants}, starter=principal)
+        payload=body["payload"], message_id=body["message_id"], starter=principal)
     uow().commit()
     status = "duplicate" if message is None else ("delivered" if delivered else "buffered")
     return {"status": status, "delivered_to": delivered}, 202
