@@ -28,11 +28,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.cases import service as cases
 from engine.db import UnitOfWork
 from engine.errors import Conflict
+from engine.events import IncidentOpened, InstanceCompleted, TaskCreated
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Membership
 from engine.identity.service import Principal, find_organisation
@@ -165,13 +167,20 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
         instance.status, instance.ended_at = COMPLETED, now
         audit.append(uow, actor, "runtime.instance_completed", subject_type="instance",
                      subject_id=instance.id)
+        events.record(uow, InstanceCompleted(
+            actor, instance_id=instance.id, process_id=instance.process_id,
+            organisation_id=cases.get_case(uow, instance.case_id).organisation_id))
     instance.state = spiff.dump_state(workflow)
     instance.updated_at = now
-    _sync_human_tasks(uow, loaded)
+    created = _sync_human_tasks(uow, loaded)
     _sync_timers(uow, loaded)
     sync_waits(uow, instance, workflow, running=instance.status == RUNNING)
     with concurrent_change_is_conflict(uow):
         uow.session.flush()
+    for row in created:  # ids exist only now
+        events.record(uow, TaskCreated(actor, task_id=row.id, instance_id=instance.id,
+                                       organisation_id=row.organisation_id, role=row.lane,
+                                       process_id=instance.process_id))
 
 
 STALE = "Ce dossier a été modifié entre-temps : rechargez et recommencez."
@@ -246,8 +255,9 @@ def _bind_lane(uow: UnitOfWork, loaded: Loaded, role: str, data: Mapping[str, An
     return chosen
 
 
-def _sync_human_tasks(uow: UnitOfWork, loaded: Loaded) -> None:
-    """Mirror the workflow's ready human tasks; a suspended instance's tasks are set aside."""
+def _sync_human_tasks(uow: UnitOfWork, loaded: Loaded) -> list[HumanTask]:
+    """Mirror the workflow's ready human tasks; a suspended instance's tasks are set aside.
+    Returns the rows of the tasks that just became ready."""
     instance, workflow = loaded.instance, loaded.workflow
     rows = {r.task_guid: r for r in uow.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id,
@@ -255,7 +265,7 @@ def _sync_human_tasks(uow: UnitOfWork, loaded: Loaded) -> None:
     if instance.status == SUSPENDED:
         for row in rows.values():
             row.state = "suspended"
-        return
+        return []
     ready = {str(t.id): t for t in spiff.ready_human_tasks(workflow)} \
         if instance.status == RUNNING else {}
     now = uow.now()
@@ -267,24 +277,25 @@ def _sync_human_tasks(uow: UnitOfWork, loaded: Loaded) -> None:
         done = task is not None and task.has_state(TaskState.COMPLETED)
         row.state = "completed" if done else "cancelled"
         row.completed_at = row.completed_at or now
-    for guid, task in ready.items():
-        if guid not in rows:
-            _add_human_task(uow, loaded, guid, task, now)
+    return [_add_human_task(uow, loaded, guid, task, now)
+            for guid, task in ready.items() if guid not in rows]
 
 
 def _add_human_task(uow: UnitOfWork, loaded: Loaded, guid: str, task: Any,
-                    now: datetime) -> None:
+                    now: datetime) -> HumanTask:
     lane = getattr(task.task_spec, "lane", None)
     org = _bind_lane(uow, loaded, lane, task.data) if lane else None
-    uow.session.add(HumanTask(
+    row = HumanTask(
         instance_id=loaded.instance.id, task_guid=guid,
         spec_name=task.task_spec.bpmn_id or task.task_spec.name,
         name=task.task_spec.bpmn_name or task.task_spec.name, lane=lane, organisation_id=org,
-        form=_form_of(task.task_spec), state="ready", created_at=now))
+        form=_form_of(task.task_spec), state="ready", created_at=now)
+    uow.session.add(row)
     if lane and org is None:
         open_incident(uow, loaded.instance, "lane_unbound",
-                  f"Aucune organisation n'est désignée pour le rôle {lane} : précisez-la "
-                  "dans le protocole ou le formulaire.", task_guid=guid)
+                      f"Aucune organisation n'est désignée pour le rôle {lane} : précisez-la "
+                      "dans le protocole ou le formulaire.", task_guid=guid)
+    return row
 
 
 def _form_of(task_spec: Any) -> str | None:
@@ -368,6 +379,8 @@ def open_incident(uow: UnitOfWork, instance: Instance, kind: str, error: str, *,
     uow.session.flush()
     audit.append(uow, SYSTEM, "runtime.incident_opened", subject_type="instance",
                  subject_id=instance.id, incident=incident.id, kind=kind)
+    events.record(uow, IncidentOpened(SYSTEM, incident_id=incident.id,
+                                      instance_id=instance.id, kind=kind))
     return incident
 
 
