@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import echo_support  # noqa: F401  (registers the test-only connector relais/echo)
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

@@ -18,7 +18,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    opened_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    opened_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # AES-256 key wrapped by the master key; emptied when destroyed (crypto-shredding).
@@ -40,7 +40,7 @@ class CaseRecord(Base):
     form: Mapped[str | None] = mapped_column(String(120))
     instance_id: Mapped[int | None] = mapped_column(Integer)
     task_ref: Mapped[str | None] = mapped_column(String(64))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     categories: Mapped[str] = mapped_column(Text)  # JSON list of data categories
     nonce: Mapped[bytes] = mapped_column(LargeBinary)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

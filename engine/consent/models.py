@@ -29,10 +29,10 @@ class Consent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     person: Mapped[str] = mapped_column(String(8), server_default=text("'P1'"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), index=True)
     decision: Mapped[str] = mapped_column(String(16))  # granted | refused
     purposes: Mapped[str] = mapped_column(Text)
     recipients: Mapped[str] = mapped_column(Text)
@@ -42,7 +42,7 @@ class Consent(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_by: Mapped[int | None] = mapped_column(Integer)
-    recorded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_consent_case", "case_id", "given_at"),)
@@ -74,7 +74,7 @@ class LegalReview(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     legal_basis: Mapped[str] = mapped_column(String(64))
     legal_basis_record_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -98,8 +98,8 @@ class ConsentNotice(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     recipient_role: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
-    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), index=True)
     delivery_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -24,7 +24,7 @@ class Piece(Base):
     kind: Mapped[str] = mapped_column(String(16))
     document_name: Mapped[str] = mapped_column(String(200))
     template: Mapped[str | None] = mapped_column(String(200))
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"), unique=True)
     # When the document was established: generated now, or sent by its author.
     document_date: Mapped[datetime] = mapped_column(UTCDateTime())

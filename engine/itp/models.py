@@ -37,7 +37,7 @@ class ItpBooking(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("itp_session.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
     # The outbox row that booked it: a retried connector finds its booking again.
     outbox_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     booked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -23,7 +23,7 @@ class KeyPair(Base):
     # "platform" signs the audit checkpoints and the key directory; "organisation" keys sign
     # and open envelopes.
     owner: Mapped[str] = mapped_column(String(16))
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     usage: Mapped[str] = mapped_column(String(16))  # "sign", "encrypt" or "recovery"
     algorithm: Mapped[str] = mapped_column(String(16))  # "Ed25519", "X25519"
     public_key: Mapped[bytes] = mapped_column(LargeBinary)

@@ -22,15 +22,15 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     envelope_id: Mapped[str] = mapped_column(String(36), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
     outbox_id: Mapped[int | None] = mapped_column(Integer, unique=True)
-    sender_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    sender_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     recipient_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     # The role within the recipient organisation the document is for; null = every member.
     recipient_role: Mapped[str | None] = mapped_column(String(32))
     author_user_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(String(200))
-    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"))
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), index=True)
     legal_basis: Mapped[str | None] = mapped_column(String(200))
     categories: Mapped[str] = mapped_column(Text)  # JSON list of data category codes
     document_name: Mapped[str] = mapped_column(String(200))  # the template's kind label

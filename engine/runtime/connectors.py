@@ -11,8 +11,9 @@ The registry is filled at import time by code, never by uploaded content.
 
 from __future__ import annotations
 
+import importlib
 import re
-import time
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,17 +43,22 @@ PROVIDERS: tuple[str, ...] = ("engine.routing.connectors", "engine.consent.conne
                              "engine.dossiers.connectors", "engine.agenda.connectors",
                              "engine.itp.connectors")
 _providers_loaded = False
+# Re-entrant: a provider's import may look a connector up; other threads wait for the end.
+_providers_lock = threading.RLock()
 
 
 def _load_providers() -> None:
+    """Import every provider once; no thread sees the registry before all are imported."""
     global _providers_loaded
     if _providers_loaded:
         return
-    _providers_loaded = True
-    import importlib
+    with _providers_lock:
+        if _providers_loaded:
+            return
+        for module in PROVIDERS:
+            importlib.import_module(module)
+        _providers_loaded = True  # only now: a lookup never answers from a partial registry
 
-    for module in PROVIDERS:
-        importlib.import_module(module)
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 
@@ -144,33 +150,3 @@ def all_connectors() -> list[Connector]:
     """Every registered connector, sorted by id."""
     _load_providers()
     return [_REGISTRY[key] for key in sorted(_REGISTRY)]
-
-
-ECHO_MAX_PAUSE_SECONDS = 30
-
-
-def _run_echo(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Harmless by design: no I/O, returns a copy of what it was given.
-
-    `pause_seconds` (a number from 0 to 30, default 0) makes it wait before answering, so
-    tests can stop a worker while a connector is running.
-    """
-    pause = params.get("pause_seconds", 0)
-    if (isinstance(pause, bool) or not isinstance(pause, int | float)
-            or not 0 <= pause <= ECHO_MAX_PAUSE_SECONDS):  # NaN fails the comparison too
-        raise ValueError(f"pause_seconds doit être un nombre de 0 à {ECHO_MAX_PAUSE_SECONDS} "
-                         f"(secondes), reçu {pause!r}")
-    if pause:
-        time.sleep(pause)
-    return dict(params)
-
-
-ECHO = register(
-    Connector(
-        id="relais/echo",
-        description="Renvoie ses paramètres sans rien faire d'autre (connecteur de test) ; "
-        "« pause_seconds » (0 à 30) le fait attendre avant de répondre.",
-        optional=("message", "pause_seconds"),
-        run=_run_echo,
-    )
-)

@@ -1,6 +1,6 @@
 """Restricted expressions: the only way diagram code (conditions, scripts, timers) runs.
 
-An uploaded diagram is code (DESIGN.md, invariant 6). Every expression and script is
+An uploaded diagram is code. Every expression and script is
 compiled by RestrictedPython after our own AST screening, and runs with a small whitelist
 of builtins plus ``datetime``, ``date``, ``timedelta`` and ``timezone``. Guarantees:
 
@@ -26,8 +26,6 @@ import functools
 import json
 import operator
 import re
-import sys
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -55,6 +53,14 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.runtime.errors import ExpressionError, ExpressionRefused, ServiceCallError
+from engine.runtime.script_errors import (
+    SCRIPT_FILENAME,
+    describe,
+    error_line,
+    evaluation_message,
+    unstorable_message,
+    unstorable_values,
+)
 
 Mode = Literal["eval", "exec"]
 
@@ -154,7 +160,6 @@ _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "^=": operator.ixor,
 }
 
-_SCRIPT_FILENAME = "<expression Relais>"
 
 
 @dataclass(frozen=True)
@@ -196,14 +201,14 @@ def _compile(source: str, mode: Mode) -> _Compiled:
     if mode == "eval" and not source:
         return _Compiled(None, "l'expression est vide")
     try:
-        tree = ast.parse(source, filename=_SCRIPT_FILENAME, mode=mode)
+        tree = ast.parse(source, filename=SCRIPT_FILENAME, mode=mode)
     except SyntaxError as exc:
         return _Compiled(None, _syntax_error(exc, source, mode))
     error = _screen(tree)
     if error is not None:
         return _Compiled(None, error)
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename=_SCRIPT_FILENAME)
+    result = compiler(source, filename=SCRIPT_FILENAME)
     if result.errors or result.code is None:
         return _Compiled(None, _restricted_python_message(result.errors))
     return _Compiled(result.code, None)
@@ -241,7 +246,7 @@ def _syntax_error(exc: SyntaxError, source: str, mode: Mode) -> str:
         # A statement where an expression is expected: say why, and still name
         # what is forbidden in it (`import os` must read as refused, not as a typo).
         try:
-            statement = ast.parse(source, filename=_SCRIPT_FILENAME, mode="exec")
+            statement = ast.parse(source, filename=SCRIPT_FILENAME, mode="exec")
         except SyntaxError:
             pass
         else:
@@ -463,23 +468,31 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except SpiffWorkflowException:
             raise
         except Exception as exc:
-            raise ExpressionError(_evaluation_message(exc, expression), task, exc) from exc
+            raise ExpressionError(evaluation_message(exc, expression), task, exc) from exc
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
         try:
-            return self.environment.execute(script, task.data, external_context or {})
+            before = dict(task.data)
+            result = self.environment.execute(script, task.data, external_context or {})
         except SpiffWorkflowException:
             raise
         except Exception as exc:
-            line = _error_line(exc)
+            line = error_line(exc)
             where = f" (ligne {line})" if line else ""
             if isinstance(exc, ExpressionRefused):
                 message = f"Script refusé : {exc.reason}"
             else:
-                message = f"Erreur dans le script{where} : {_describe(exc)}"
+                message = f"Erreur dans le script{where} : {describe(exc)}"
             error = ExpressionError(message, task, exc)
             error.line_number = line or None
             raise error from exc
+        unstorable = unstorable_values(task.data, before)
+        if unstorable:
+            message = unstorable_message(task.data, unstorable)
+            for key in unstorable:  # never kept: the instance's state must stay storable
+                task.data.pop(key, None)
+            raise ExpressionError(message, task)
+        return result
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         try:
@@ -488,7 +501,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
             raise
         except Exception as exc:
             name = kwargs.get("operation_name", "?")
-            message = f"Le connecteur « {name} » a échoué : {_describe(exc)}"
+            message = f"Le connecteur « {name} » a échoué : {describe(exc)}"
             raise ServiceCallError(message, task, exc) from exc
 
 
@@ -500,44 +513,3 @@ def make_script_engine(call_service: ServiceHook | None = None) -> PythonScriptE
     re-attach one after deserializing.
     """
     return RestrictedScriptEngine(environment=RestrictedEnvironment(call_service=call_service))
-
-
-def _evaluation_message(exc: BaseException, expression: str) -> str:
-    if isinstance(exc, ExpressionRefused):
-        return f"Expression refusée : {exc.reason} (« {_shorten(expression)} »)"
-    return f"Erreur dans l'expression « {_shorten(expression)} » : {_describe(exc)}"
-
-
-def _describe(exc: BaseException) -> str:
-    """A French one-liner for an error raised by diagram code."""
-    if isinstance(exc, NameError):
-        name = getattr(exc, "name", None) or str(exc)
-        return f"« {name} » n'est pas défini (ni donnée de la tâche, ni fonction autorisée)"
-    if isinstance(exc, ZeroDivisionError):
-        return "division par zéro"
-    labels = {
-        TypeError: "types incompatibles",
-        KeyError: "clé absente",
-        IndexError: "indice hors limites",
-        AttributeError: "attribut inaccessible",
-        ValueError: "valeur invalide",
-    }
-    for kind, label in labels.items():
-        if isinstance(exc, kind):
-            return f"{label} ({exc})"
-    return f"{type(exc).__name__} ({exc})"
-
-
-def _error_line(exc: BaseException) -> int:
-    if isinstance(exc, SyntaxError):
-        return exc.lineno or 0
-    line = 0
-    for frame in traceback.extract_tb(exc.__traceback__ or sys.exc_info()[2]):
-        if frame.filename == _SCRIPT_FILENAME and frame.lineno:
-            line = frame.lineno
-    return line
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

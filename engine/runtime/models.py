@@ -46,7 +46,7 @@ class ProcessVersion(Base):
     __tablename__ = "process_version"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(120))
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
@@ -61,10 +61,11 @@ class Instance(Base):
     __tablename__ = "instance"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(120), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running suspended completed terminated
+    # running suspended completed terminated
+    status: Mapped[str] = mapped_column(String(16), index=True)
     state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow serialization without the spec
     lanes: Mapped[str] = mapped_column(Text)  # JSON {role: organisation id}
     started_by: Mapped[int] = mapped_column(Integer)
@@ -113,21 +114,48 @@ class DueTimer(Base):
 
 
 class Message(Base):
-    """A message thrown or received, buffered until correlated or expired."""
+    """A message thrown or received, buffered until correlated or expired.
+
+    `sender_organisation_id` is the organisation the sender acted for (None: the platform);
+    the message reaches only instances that organisation takes part in. `dedup_key` is
+    "<sender organisation id or platform>:<message id>": one sender cannot pre-empt
+    another's message ids.
+    """
 
     __tablename__ = "message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(120), unique=True)
+    message_id: Mapped[str] = mapped_column(String(120))
+    dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
+    sender_organisation_id: Mapped[int | None] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(120))
     correlation: Mapped[str] = mapped_column(Text)  # canonical JSON of the correlation keys
-    payload: Mapped[str] = mapped_column(Text)  # JSON; routing values only
+    payload: Mapped[str] = mapped_column(Text)  # JSON; routable values only
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     consumed_by: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_message_pending", "name", "consumed_at", "expires_at"),)
+
+
+class MessageWait(Base):
+    """What a running instance waits for: one row per (message name, correlation key, value).
+
+    Written when the instance starts waiting for the message, removed when it stops; a
+    posted message finds its instance through the index, never by scanning instances.
+    `value` is the canonical JSON of a routable value (so 1 and "1" differ).
+    """
+
+    __tablename__ = "message_wait"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_message_wait_lookup", "name", "key", "value"),)
 
 
 class OutboxItem(Base):

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pyotp
 import pytest
-from helpers import csrf_from, login
+from helpers import as_admin, csrf_from, login
 
-from engine.web.admin.catalogue import as_utf8_text
+from engine.runtime.queries import as_utf8_text
 from engine.web.app import CSP
 
 HERE = Path(__file__).parent
@@ -23,20 +22,9 @@ ADMIN_PAGES = ["/admin/protocoles", "/admin/protocoles/nouveau",
                "/admin/protocoles/nouveau/diagramme.bpmn"]
 
 
-def _as_admin(client, clock):
-    login(client, "demo-admin")
-    html = client.get("/connexion/activer-2fa").get_data(as_text=True)
-    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1)
-    response = client.post("/connexion/activer-2fa", data={
-        "code": pyotp.TOTP(secret.replace(" ", "")).at(clock.now()),
-        "csrf_token": csrf_from(html)})
-    assert response.status_code == 302
-    return client
-
-
 @pytest.fixture
 def admin_client(client, clock):
-    return _as_admin(client, clock)
+    return as_admin(client, clock)
 
 
 def _deploy_json(client, xml: str | bytes, name: str = "orientation.bpmn", **extra):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.web.admin.catalogue import as_utf8_text
+from engine.runtime.queries import as_utf8_text
 
 MIWG_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "miwg"
 MIWG_FILES = sorted(MIWG_DIR.glob("*.bpmn"))

@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from typing import Any
 
 import dramatiq
 import pytest
+from echo_support import worker_command
 from sqlalchemy import select
 
 from engine.audit import service as audit
@@ -129,7 +129,7 @@ class WorkerProcess:
         self.log_path = log_path
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "engine.cli", "worker", "--threads", str(threads)],
+                worker_command("worker", "--threads", str(threads)),
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:

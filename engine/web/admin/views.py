@@ -34,14 +34,12 @@ from engine.identity.service import require_role
 from engine.runtime import service as runtime
 from engine.runtime.models import ProcessVersion
 from engine.web import errors
-from engine.web.admin import catalogue
 from engine.web.context import uow
 from engine.web.ui.auth import load_principal, safe_next
 
 bp = APIBlueprint("admin", __name__, url_prefix="/admin", enable_openapi=False)
 bp.before_request(load_principal)
 
-MAX_UPLOAD_FILES = 10
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 VENDOR_BUNDLE = "vendor/relais-bpmn.js"
 
@@ -110,20 +108,19 @@ def _protocols_page(refused: RelaisError | None = None, status: int = 200) -> An
                     "lines": [e["message"] for e in getattr(refused, "errors", None) or []]}
     rows = [{"id": r.process_id, "name": r.name, "version": r.version,
              "deployed_at": _when(r.deployed_at), "versions": r.versions}
-            for r in catalogue.protocols(uow())]
+            for r in runtime.protocols(uow())]
     return render_template("admin/protocoles.html", protocols=rows, problems=problems,
-                           max_files=MAX_UPLOAD_FILES), status
+                           max_files=runtime.MAX_UPLOAD_FILES), status
 
 
 @bp.post("/protocoles/importer")
 def import_files() -> Any:
     """The "Importer un fichier" form: one to ten .bpmn/.dmn files, deployed together."""
-    uploads = [u for u in request.files.getlist("file") if u.filename]
+    uploads = [runtime.Upload(u.filename or "", u.stream)
+               for u in request.files.getlist("file") if u.filename]
     try:
-        if not uploads or len(uploads) > MAX_UPLOAD_FILES:
-            raise Invalid(f"Choisissez un à {MAX_UPLOAD_FILES} fichiers .bpmn ou .dmn.")
-        files = {_safe_name(u.filename or "", (".bpmn", ".dmn")): u.read() for u in uploads}
-        versions, created = _deploy(files)
+        versions, created = runtime.deploy_uploads(uow(), g.principal, uploads, source="web")
+        uow().commit()
     except RelaisError as exc:
         uow().rollback()
         return _protocols_page(exc, exc.status)
@@ -139,7 +136,7 @@ def new() -> Any:
 
 @bp.get("/protocoles/<process_id>")
 def protocol(process_id: str) -> Any:
-    versions = catalogue.history(uow(), process_id)
+    versions = runtime.history(uow(), process_id)
     rows = [{"version": v.version, "name": v.name, "deployed_at": _when(v.deployed_at),
              "source": v.source, "deployed_by": v.deployed_by, "files": v.files}
             for v in versions]
@@ -152,7 +149,7 @@ def protocol(process_id: str) -> Any:
 @bp.get("/protocoles/<process_id>/modifier")
 def edit(process_id: str) -> Any:
     version = runtime.latest_version(uow(), process_id)
-    diagram = catalogue.diagram_of(uow(), version)
+    diagram = runtime.diagram_of(uow(), version)
     return _modeler_page(version, diagram.name,
                          url_for("admin.diagram", process_id=process_id))
 
@@ -169,7 +166,7 @@ def _modeler_page(version: ProcessVersion | None, file_name: str, source_url: st
 def diagram(process_id: str) -> Any:
     """The .bpmn of a version (the newest unless ?version=N), as UTF-8 XML."""
     number = request.args.get("version", type=int)
-    diagram = catalogue.diagram_of(uow(), catalogue.version_of(uow(), process_id, number))
+    diagram = runtime.diagram_of(uow(), runtime.version_of(uow(), process_id, number))
     return _xml(diagram.xml, diagram.name)
 
 
@@ -197,9 +194,9 @@ def deploy() -> Any:
         files: dict[str, bytes] = {}
         if body.get("protocole"):
             base = runtime.latest_version(uow(), str(body["protocole"]))
-            files.update(catalogue.diagram_files(uow(), base))
+            files.update(runtime.diagram_files(uow(), base))
         # The edited file replaces itself under its deployed name; a new one gets a safe name.
-        name = requested if requested in files else _safe_name(requested, (".bpmn",))
+        name = requested if requested in files else runtime.safe_file_name(requested, (".bpmn",))
         files[name] = body["xml"].encode("utf-8")
         versions, created = _deploy(files)
     except RelaisError as exc:
@@ -217,8 +214,8 @@ def deploy() -> Any:
 
 
 def _deploy(files: dict[str, bytes]) -> tuple[list[ProcessVersion], bool]:
-    created = not catalogue.already_deployed(uow(), files)
-    versions = runtime.deploy(uow(), g.principal.actor, files, source="web")
+    created = not runtime.already_deployed(uow(), files)
+    versions = runtime.deploy(uow(), g.principal, files, source="web")
     uow().commit()
     return versions, created
 
@@ -233,16 +230,6 @@ def _xml(text: str, file_name: str) -> Response:
     response.headers["Content-Disposition"] = (
         f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}")
     return response
-
-
-def _safe_name(name: str, suffixes: tuple[str, ...]) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    cleaned = _SAFE_NAME.sub("_", base)[-120:]
-    if not cleaned.lower().endswith(suffixes):
-        accepted = " et ".join(suffixes)
-        raise Invalid(f"Seuls les fichiers {accepted} sont acceptés.",
-                      [{"field": "file", "message": f"Extension refusée : {base or '?'}"}])
-    return cleaned
 
 
 def _title(exc: RelaisError) -> str:

@@ -12,16 +12,11 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length
 from flask import request
 
-from engine.errors import Invalid
-from engine.identity.roles import Role
-from engine.identity.service import require_role
 from engine.runtime import service as runtime
 from engine.web.api.auth import auth, current
 from engine.web.api.views import bp
 from engine.web.context import uow
 from engine.web.idempotency import idempotent
-
-MAX_UPLOAD_FILES = 10
 
 
 class ProcessOut(Schema):
@@ -139,9 +134,10 @@ def get_instance(instance_id: int) -> dict[str, Any]:
 @bp.doc(summary="Suspendre, reprendre ou arrêter une instance (administrateurs)")
 def change_instance(instance_id: int, action: str) -> dict[str, Any]:
     principal = current()
-    instance = runtime.set_status(uow(), principal, instance_id, action)
-    summary = runtime.instance_summary(uow(), principal, instance)
-    uow().commit()
+    with runtime.concurrent_change_is_conflict(uow()):
+        instance = runtime.set_status(uow(), principal, instance_id, action)
+        summary = runtime.instance_summary(uow(), principal, instance)
+        uow().commit()
     return summary
 
 
@@ -172,10 +168,11 @@ def get_task(task_id: int) -> dict[str, Any]:
         "la tâche est déjà traitée ou si expected_version est dépassée.")
 def complete_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
     principal = current()
-    instance = runtime.complete_task(uow(), principal, task_id, body["data"],
-                                     body["expected_version"])
-    summary = runtime.instance_summary(uow(), principal, instance)
-    uow().commit()
+    with runtime.concurrent_change_is_conflict(uow()):  # the loser of a race: 409
+        instance = runtime.complete_task(uow(), principal, task_id, body["data"],
+                                         body["expected_version"])
+        summary = runtime.instance_summary(uow(), principal, instance)
+        uow().commit()
     return {"instance": summary}
 
 
@@ -183,16 +180,17 @@ def complete_task(task_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.auth_required(auth)
 @bp.input(MessageIn, arg_name="body")
 @bp.output(MessageOut, status_code=202)
-@bp.doc(summary="Envoyer un message", description="Corrélé aux instances en attente que "
-        "l'appelant peut voir ; à défaut, démarre un protocole dont l'événement de début "
-        "attend ce message (si l'appelant peut le lancer) ; sinon conservé avec une durée "
-        "de vie ; dédoublonné par message_id.")
+@bp.doc(summary="Envoyer un message", description="Corrélé aux instances en attente "
+        "auxquelles l'organisation de l'appelant participe ; à défaut, démarre un protocole "
+        "dont l'événement de début attend ce message (si l'appelant peut le lancer) ; sinon "
+        "conservé avec une durée de vie ; dédoublonné par organisation et message_id. "
+        "Corrélation et contenu : identifiants, codes, dates, nombres ou booléens "
+        "seulement (422 sinon).")
 def post_message(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     principal = current()
     message, delivered = runtime.receive_message(
         uow(), principal.actor, name=body["name"], correlation=body["correlation"],
-        payload=body["payload"], message_id=body["message_id"],
-        visible_to={g.organisation_id for g in principal.grants}, starter=principal)
+        payload=body["payload"], message_id=body["message_id"], starter=principal)
     uow().commit()
     status = "duplicate" if message is None else ("delivered" if delivered else "buffered")
     return {"status": status, "delivered_to": delivered}, 202
@@ -204,24 +202,10 @@ def post_message(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 @bp.doc(summary="Téléverser et déployer un diagramme (administrateurs)",
         description="multipart/form-data, champ « file » (un ou plusieurs .bpmn/.dmn).")
 def upload_model() -> tuple[list[dict[str, Any]], int]:
-    principal = current()
-    require_role(principal, Role.ADMIN)
-    uploads = request.files.getlist("file")
-    if not uploads or len(uploads) > MAX_UPLOAD_FILES:
-        raise Invalid("Joignez un à dix fichiers .bpmn ou .dmn dans le champ « file ».",
-                      [{"field": "file", "message": "Fichier manquant."}])
-    files = {_safe_name(u.filename or ""): u.read() for u in uploads}
-    versions = runtime.deploy(uow(), principal.actor, files, source="api")
+    uploads = [runtime.Upload(u.filename or "", u.stream) for u in request.files.getlist("file")]
+    versions, _created = runtime.deploy_uploads(uow(), current(), uploads, source="api")
     uow().commit()
     return [{"id": v.process_id, "name": v.name, "version": v.version} for v in versions], 201
-
-
-def _safe_name(name: str) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not base.lower().endswith((".bpmn", ".dmn")):
-        raise Invalid("Seuls les fichiers .bpmn et .dmn sont acceptés.",
-                      [{"field": "file", "message": f"Extension refusée : {base or '?'}"}])
-    return base
 
 
 class IncidentOut(Schema):

@@ -56,9 +56,10 @@ def task(task_id: int) -> Any:
     if request.method == "POST":
         values = html_forms.parse(form["schema"], request.form) if form else {}
         try:
-            runtime.complete_task(uow(), g.principal, task_id, values or None,
-                                  _expected_version())
-            uow().commit()
+            with runtime.concurrent_change_is_conflict(uow()):
+                runtime.complete_task(uow(), g.principal, task_id, values or None,
+                                      _expected_version())
+                uow().commit()
         except Invalid as exc:
             uow().rollback()
             errors = {e["field"]: e["message"] for e in exc.errors}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
+import echo_support
 import pytest
 
 from engine.runtime import connectors
@@ -40,7 +44,7 @@ def test_echo_is_registered_and_harmless() -> None:
 
 def test_echo_pause_is_bounded_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(connectors.time, "sleep", slept.append)
+    monkeypatch.setattr(echo_support.time, "sleep", slept.append)
     echo = connectors.get("relais/echo")
     assert echo.run is not None
     assert echo.run({"pause_seconds": 2.5}) == {"pause_seconds": 2.5}
@@ -87,3 +91,48 @@ def test_connector_ids_are_vendor_slash_name(bad_id: str) -> None:
 def test_a_parameter_cannot_be_both_required_and_optional() -> None:
     with pytest.raises(ValueError):
         Connector(id="test/x", description="x", required=("a",), optional=("a",))
+
+
+SLOW_PROVIDER = """
+import time
+
+from engine.runtime import connectors
+
+time.sleep(0.3)  # a provider whose import takes a while (its own imports, say)
+connectors.register(connectors.Connector(id="essai/lent", description="Lent à importer."))
+"""
+
+
+def test_no_thread_sees_the_registry_before_every_provider_is_imported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "fournisseur_lent.py").write_text(SLOW_PROVIDER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(connectors, "PROVIDERS", ("fournisseur_lent",))
+    monkeypatch.setattr(connectors, "_providers_loaded", False)
+    threads_count = 8
+    start = threading.Barrier(threads_count)
+    answers: list[object] = []
+
+    def look_up() -> None:
+        start.wait()
+        try:
+            answers.append(connectors.get("essai/lent").id)
+        except UnknownConnector as exc:
+            answers.append(exc)
+
+    threads = [threading.Thread(target=look_up) for _ in range(threads_count)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert answers == ["essai/lent"] * threads_count
+    finally:
+        connectors.unregister("essai/lent")
+        sys.modules.pop("fournisseur_lent", None)
+
+
+def test_echo_is_registered_by_the_tests_not_by_production_code() -> None:
+    source = Path(connectors.__file__).read_text()
+    assert "relais/echo" not in source
+    assert connectors.get("relais/echo") is echo_support.ECHO

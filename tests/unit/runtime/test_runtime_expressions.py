@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.runtime import spiff
 from engine.runtime.errors import ExpressionError, ExpressionRefused, ServiceCallError
 from engine.runtime.expressions import (
     RestrictedEnvironment,
@@ -327,3 +328,18 @@ def test_engine_results_keep_plain_types() -> None:
     task = workflow.get_tasks(state=TaskState.READY)[0]
     task.data.update({"debut": datetime(2026, 1, 1), "delai": timedelta(days=1)})
     assert engine.evaluate(task, "(debut + delai).date()") == date(2026, 1, 2)
+
+
+def test_a_script_leaving_an_exception_in_task_data_fails_in_french_and_keeps_it_out() -> None:
+    workflow = script_workflow(
+        "try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n    erreur = e")
+
+    with pytest.raises(ExpressionError) as caught:
+        workflow.do_engine_steps()
+
+    assert str(caught.value).startswith(
+        "Le script laisse dans les données une valeur qui ne peut pas être conservée : "
+        "« erreur » (ZeroDivisionError)")
+    [failed] = workflow.get_tasks(state=TaskState.ERROR)
+    assert "erreur" not in failed.data
+    assert json.loads(spiff.dump_state(workflow))  # the state stays storable

@@ -480,7 +480,7 @@ def test_unexpected_errors_never_escape(forms_dir: Path, monkeypatch: pytest.Mon
     problems = rejected({"p.bpmn": VALID_PROCESS}, forms_dir)
     assert "boom" not in " ".join(problem.reason for problem in problems)
 
-    monkeypatch.setattr("engine.runtime.loader._executable_processes", explode)
+    monkeypatch.setattr("engine.runtime.rules.executable_processes", explode)
     problems = rejected({"p.bpmn": VALID_PROCESS}, forms_dir)
     assert "erreur interne" in problems[0].reason
 
