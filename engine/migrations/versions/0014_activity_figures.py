@@ -1,7 +1,7 @@
 """activity figures: facts, scopes, pseudonym key
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import engine.db
 
 revision: str = '0014'
-down_revision: str | None = '0006'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
