@@ -62,6 +62,7 @@ from engine.consent.policy import (  # noqa: F401 - the policy is part of this s
 )
 from engine.db import UnitOfWork
 from engine.documents.envelope import CODE_RE
+from engine.documents.render import french_date
 from engine.errors import Conflict, NotFound
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Organisation
@@ -110,16 +111,20 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                    purposes: Sequence[str], recipients: Sequence[str],
                    categories: Sequence[str], channel: str, decision: str = GRANTED,
                    given_at: datetime | None = None, expires_at: datetime | None = None,
-                   person: str = DEFAULT_PERSON, supersedes: Consent | None = None) -> Consent:
+                   person: str = DEFAULT_PERSON, supersedes: Consent | None = None,
+                   source_record: CaseRecord | None = None) -> Consent:
     """Record the person's decision for `case` (recipients are organisation slugs). Audited.
 
     Only a user of the organisation holding the case records its consents; every code is
     checked (purposes of the catalogue, data categories, channel, decision, recipients that
     exist, the person's pseudonym `P1`…`P99`). With `supersedes`, the new consent is the next
     version of that one (same case and person), which stops authorising from `given_at`.
+    `source_record` is the decision form it comes from (a diagram's checkpoint): one record
+    gives rise to one consent only. A decision given no later than a withdrawal of the same
+    person × purpose × recipient is refused: only a new decision, after it, counts.
     Raises ConsentInvalid (422) with the reason, PermissionDenied otherwise.
     """
-    if not any(g.organisation_id == case.organisation_id for g in principal.grants):
+    if not principal.belongs_to(case.organisation_id):
         raise PermissionDenied("Seule l'organisation qui suit la situation peut y recueillir "
                                "un consentement.")
     given = given_at or uow.now()
@@ -132,6 +137,9 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                              "recueil.", code="consent_invalid")
     version = _next_version(uow, case, person, supersedes)
     organisation_ids = _organisation_ids(uow, recipients)
+    if source_record is not None:
+        _check_record_unused(uow, source_record)
+    _check_after_withdrawals(uow, case, person, set(purposes), organisation_ids, given)
     consent = Consent(uid=str(uuid.uuid4()), case_id=case.id,
                       organisation_id=case.organisation_id, person=person, version=version,
                       supersedes_id=supersedes.id if supersedes else None, decision=decision,
@@ -142,7 +150,8 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
     uow.session.add(consent)
     uow.session.flush()
     add_event(uow, consent, "recorded", principal.user_id, version=version,
-           supersedes=consent.supersedes_id)
+              supersedes=consent.supersedes_id,
+              record_id=source_record.id if source_record is not None else None)
     if supersedes is not None:
         add_event(uow, supersedes, "superseded", principal.user_id, by=consent.id)
     audit.append(uow, principal.actor, "consent.recorded", subject_type="case",
@@ -175,6 +184,41 @@ def amend_consent(uow: UnitOfWork, principal: Principal, consent: Consent,
     values.update(changes)
     return record_consent(uow, principal, case, person=consent.person, supersedes=consent,
                           **values)
+
+
+def _check_record_unused(uow: UnitOfWork, record: CaseRecord) -> None:
+    """One decision form, one consent: a record already recorded is never recorded again."""
+    used = uow.session.scalars(select(ConsentEvent.consent_id).where(
+        ConsentEvent.kind == "recorded", ConsentEvent.record_id == record.id).limit(1)).first()
+    if used is not None:
+        raise ConsentInvalid("Cette saisie du formulaire de consentement a déjà été "
+                             "enregistrée : une décision ne donne qu'un consentement. "
+                             "Recueillez une nouvelle décision de la personne.",
+                             code="consent_record_used")
+
+
+def last_withdrawal(uow: UnitOfWork, case: Case, person: str, purposes: set[str],
+                    recipient_ids: set[int]) -> datetime | None:
+    """When the person last withdrew a consent naming one of these purposes for one of
+    these recipients (None if never)."""
+    withdrawn = uow.session.scalars(select(Consent).where(
+        Consent.case_id == case.id, Consent.person == person,
+        Consent.withdrawn_at.is_not(None)))
+    dates = [c.withdrawn_at for c in withdrawn
+             if c.withdrawn_at is not None and purposes & set(json.loads(c.purposes))
+             and recipient_ids & set(json.loads(c.recipients))]
+    return max(dates, default=None)
+
+
+def _check_after_withdrawals(uow: UnitOfWork, case: Case, person: str, purposes: set[str],
+                             recipient_ids: set[int], given: datetime) -> None:
+    """A withdrawal blocks every decision of that scope given no later than it."""
+    withdrawn_at = last_withdrawal(uow, case, person, purposes, recipient_ids)
+    if withdrawn_at is not None and given <= withdrawn_at:
+        raise ConsentInvalid(
+            "La personne a retiré son consentement pour cette finalité et ce destinataire le "
+            f"{french_date(withdrawn_at)} : seule une nouvelle décision, recueillie après ce "
+            "retrait, peut être enregistrée.", code="consent_withdrawn_earlier")
 
 
 def _next_version(uow: UnitOfWork, case: Case, person: str, supersedes: Consent | None) -> int:
@@ -256,7 +300,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def add_event(uow: UnitOfWork, consent: Consent, kind: str, user_id: int | None, *,
-           record_id: int | None = None, **details: Any) -> ConsentEvent:
+              record_id: int | None = None, **details: Any) -> ConsentEvent:
     event = ConsentEvent(consent_id=consent.id, kind=kind, at=uow.now(), by_user_id=user_id,
                          record_id=record_id, details=json.dumps(details, sort_keys=True))
     uow.session.add(event)
@@ -322,7 +366,7 @@ def attach_evidence(uow: UnitOfWork, principal: Principal, consent: Consent, *,
                  "content": base64.b64encode(content).decode("ascii")},
         categories={"ID", "SOC"}, organisation_id=case.organisation_id)
     add_event(uow, consent, "evidence_attached", principal.user_id, record_id=record.id,
-           media_type=media_type, size=len(content))
+              media_type=media_type, size=len(content))
     audit.append(uow, principal.actor, "consent.evidence_attached", subject_type="case",
                  subject_id=case.id, consent=consent.id, record=record.id,
                  media_type=media_type, size=len(content))
