@@ -21,7 +21,8 @@ Guarantees:
   the pending transmissions and notifies the holders of copies. Signed manifests, receipts
   and the audit chain stay verifiable.
 - A legal basis needing review (`requisition_60_1`) never authorises before a human records
-  an approving answer; the answer is given once.
+  an approving answer; the answer is given once, by another person than the one who
+  invoked the basis, holding a reviewer role; its audit row names both.
 """
 
 from __future__ import annotations
@@ -655,15 +656,34 @@ def reviews_of(uow: UnitOfWork, case: Case) -> list[LegalReview]:
                                     .order_by(LegalReview.id)))
 
 
+def require_reviewer(principal: Principal, review: LegalReview) -> None:
+    """Four eyes: the reviewer is another person than the one who invoked the basis (the
+    author of the `base_legale.json` record), holding one of the basis's reviewer roles in
+    the organisation that invoked it.
+
+    The reviewer roles (`LegalBasis.reviewer_roles`: for a requisition, the professionals of
+    the social and health side bound by secrecy — IS, association, departmental social
+    action and ITP secretariat, CMP, psychologist) are those who can read the case and
+    judge what its answer discloses. Never the requesting side (police, gendarmerie, DPP:
+    they issue the requisition and cannot approve its answer), nor the administrator (runs
+    the platform, follows no situation and may not read it). PermissionDenied otherwise."""
+    basis = LEGAL_BASES[review.legal_basis]
+    if not any(principal.has_role(role, review.organisation_id)
+               for role in basis.reviewer_roles):
+        raise PermissionDenied("Vous n'avez pas le rôle nécessaire pour trancher cette revue "
+                               "juridique.", code="legal_review_role")
+    if review.opened_by is not None and review.opened_by == principal.user_id:
+        raise PermissionDenied("La personne qui a invoqué la réquisition ne peut pas trancher "
+                               "sa propre revue juridique : une autre personne habilitée de "
+                               "l'organisation doit la relire.", code="legal_review_same_person")
+
+
 def answer_legal_review(uow: UnitOfWork, principal: Principal, review: LegalReview,
                         decision: str, *, answer_record: int | None = None) -> LegalReview:
     """A human's answer to a legal review (`approved` or `rejected`), once (409 after), by a
-    holder of one of the basis's reviewer roles in the organisation that invoked it."""
-    basis = LEGAL_BASES[review.legal_basis]
-    if not any(g.organisation_id == review.organisation_id and g.role in basis.reviewer_roles
-               for g in principal.grants):
-        raise PermissionDenied("Vous n'avez pas le rôle nécessaire pour trancher cette revue "
-                               "juridique.")
+    reviewer (`require_reviewer`: another person than the invoker, holding a reviewer role
+    of the basis in the organisation that invoked it). The answer's audit row names both."""
+    require_reviewer(principal, review)
     if decision not in (APPROVED, REJECTED):
         raise ConsentInvalid("Réponse inconnue : approuvée (approved) ou écartée (rejected).",
                              code="legal_review_invalid")
@@ -676,7 +696,8 @@ def answer_legal_review(uow: UnitOfWork, principal: Principal, review: LegalRevi
     audit.append(uow, principal.actor, "consent.legal_review_answered", subject_type="case",
                  subject_id=review.case_id, organisation_id=review.organisation_id,
                  review=review.id, decision=decision, legal_basis=review.legal_basis,
-                 record=review.legal_basis_record_id, answer_record=answer_record)
+                 record=review.legal_basis_record_id, answer_record=answer_record,
+                 invoked_by=review.opened_by, reviewed_by=principal.user_id)
     return review
 
 
