@@ -152,7 +152,9 @@ def load_handlers() -> None:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:  # a handler module that fails on its own imports is a bug
+            # Only a handler module (or its package) not installed is skipped; a handler
+            # module that fails on its own imports is a bug.
+            if exc.name != name and not name.startswith(f"{exc.name}."):
                 raise
     _loaded = True
 

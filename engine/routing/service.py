@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 import forms
 from engine.audit import service as audit
@@ -65,6 +65,7 @@ from engine.routing.errors import (
     attach,
 )
 from engine.routing.models import Delivery, Receipt
+from engine.runtime import service as runtime
 from engine.runtime.models import Instance
 
 SEALED, DELIVERED, OPENED, ACKNOWLEDGED = "sealed", "delivered", "opened", "acknowledged"
@@ -292,8 +293,6 @@ def inbox(uow: UnitOfWork, principal: Principal, limit: int = 200) -> list[dict[
                for g in principal.grants]
     if not clauses:
         return []
-    from sqlalchemy import or_
-
     rows = uow.session.execute(
         select(Delivery, Instance.process_id, Organisation.slug)
         .outerjoin(Instance, Instance.id == Delivery.instance_id)
@@ -530,8 +529,6 @@ def _mark_acknowledged(uow: UnitOfWork, delivery: Delivery, at: datetime) -> Non
 
 def _notify_sender(uow: UnitOfWork, principal: Principal, delivery: Delivery,
                    receipt: Receipt) -> None:
-    from engine.runtime import service as runtime
-
     runtime.receive_message(
         uow, principal.actor, name=RECEIPT_MESSAGE,
         correlation={"instance_id": delivery.instance_id,

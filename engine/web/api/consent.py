@@ -1,11 +1,13 @@
 """API for consents, legal bases and the person's rights.
 
-Views authenticate, call `engine.consent.service` / `engine.consent.rights`, and shape the
-answers; every rule (who may act, what cascades) lives in the services. Who may call:
+Views authenticate, call `engine.consent.service`, `engine.consent.rights` or
+`engine.dossiers.rights`, and shape the answers; every rule (who may act, what cascades)
+lives in the services. Who may call:
 - a case's consents, receipts, evidence, withdrawal, destruction and access export: the
   professionals of the organisation holding the case (any role but ADMIN); others get the
   same 404 as for an unknown id;
-- legal reviews: the reviewer roles of the basis, in the organisation that invoked it;
+- legal reviews: the reviewer roles of the basis, in the organisation that invoked it,
+  never the person who invoked it;
 - notices: the recipient organisation's members (role targeted by the delivery);
 - the retention dry run: administrators (ids, codes and dates only);
 - the catalogues: any authenticated user.
@@ -25,9 +27,11 @@ from flask import request, send_file
 from engine.consent import rights
 from engine.consent import service as consent
 from engine.consent.catalogue import LEGAL_BASES, PURPOSES
+from engine.dossiers import rights as person_rights
 from engine.errors import Invalid
 from engine.identity.roles import Role
 from engine.identity.service import require_role
+from engine.routing import notices as holder_notices
 from engine.web.api.auth import auth, current
 from engine.web.api.views import bp
 from engine.web.context import uow
@@ -272,7 +276,7 @@ def access_export(case_id: int) -> Any:
     if not consent.PERSON_RE.fullmatch(person):
         raise Invalid("Personne invalide : P1, P2…",
                       [{"field": "person", "message": "Pseudonyme P1, P2… attendu."}])
-    file_name, content = rights.access_export(uow(), current(), case_id, person)
+    file_name, content = person_rights.access_export(uow(), current(), case_id, person)
     uow().commit()
     return _docx(file_name, content)
 
@@ -301,7 +305,7 @@ def destruction(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.output(NoticeOut(many=True))
 @bp.doc(summary="Avis aux destinataires : consentement retiré, données détruites")
 def notices() -> list[dict[str, Any]]:
-    return consent.notices_for(uow(), current())
+    return holder_notices.notices_for(uow(), current())
 
 
 # --- legal reviews -------------------------------------------------------------------------
@@ -342,7 +346,7 @@ def answer_review(review_id: int, body: dict[str, Any]) -> dict[str, Any]:
 def retention_due() -> dict[str, Any]:
     principal = current()
     require_role(principal, Role.ADMIN)
-    sweep = rights.sweep_retention(uow(), principal.actor, dry_run=True)
+    sweep = person_rights.sweep_retention(uow(), principal.actor, dry_run=True)
     uow().commit()
     return {"at": sweep.at.isoformat(), "dry_run": True,
             "due": [item.as_dict() for item in sweep.due]}
