@@ -22,6 +22,9 @@ Guarantees:
   delivery to `opened`. Acknowledging signs (recipient organisation's key) the manifest
   hash and the time of receipt, once (409 after), and sends the BPMN message
   `accuse_reception` to the sender's instance, correlated by instance and delivery id.
+- Creating a delivery records `events.DeliveryCreated`, signing its receipt
+  `events.DeliveryAcknowledged` (ids and codes only): webhooks and activity figures
+  subscribe to them; they run when the unit of work commits.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from sqlalchemy import or_, select, update
 
 import forms
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -158,6 +162,7 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
                  information=authorization.information, categories=wanted,
                  envelope=delivery.envelope_id, manifest_sha256=delivery.manifest_sha256,
                  template=document.template, records=list(document.records), outbox=outbox_id)
+    events.record(uow, _delivery_created(actor, delivery))
     return delivery
 
 
@@ -234,6 +239,14 @@ def _store(uow: UnitOfWork, case: Case, blob: bytes, *, sender_org: Organisation
     # Same platform: storing it is delivering it. A remote partner would stay `sealed` here.
     delivery.status, delivery.delivered_at = DELIVERED, now
     return delivery
+
+
+def _delivery_created(actor: Actor, delivery: Delivery) -> events.DeliveryCreated:
+    return events.DeliveryCreated(
+        actor, delivery_id=delivery.id, sender_organisation_id=delivery.sender_organisation_id,
+        recipient_organisation_id=delivery.recipient_organisation_id,
+        recipient_role=delivery.recipient_role, purpose=delivery.purpose,
+        case_id=delivery.case_id)
 
 
 # --- who may see what ----------------------------------------------------------------------
@@ -511,6 +524,10 @@ def acknowledge(uow: UnitOfWork, principal: Principal, delivery_id: int) -> Rece
     audit.append(uow, principal.actor, "routing.acknowledged", subject_type="delivery",
                  subject_id=delivery.id, organisation_id=recipient.id, receipt=receipt.id,
                  kid=kid, manifest_sha256=delivery.manifest_sha256)
+    events.record(uow, events.DeliveryAcknowledged(
+        principal.actor, delivery_id=delivery.id,
+        sender_organisation_id=delivery.sender_organisation_id,
+        recipient_organisation_id=delivery.recipient_organisation_id))
     if delivery.instance_id is not None:
         _notify_sender(uow, principal, delivery, receipt)
     return receipt
