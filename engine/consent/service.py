@@ -69,7 +69,7 @@ from engine.consent.policy import (  # noqa: F401 - the policy is part of this s
 from engine.db import UnitOfWork
 from engine.documents.envelope import CODE_RE
 from engine.documents.render import french_date
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Organisation
 from engine.identity.service import Principal
@@ -149,7 +149,7 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                                "un consentement.")
     given = given_at or uow.now()
     _check_codes(purposes, categories, channel, decision)
-    if not isinstance(person, str) or not PERSON_RE.fullmatch(person):
+    if not is_pseudonym(person):
         raise ConsentInvalid("Personne concernée invalide : un pseudonyme P1, P2… est "
                              "attendu (jamais un nom).")
     if expires_at is not None and expires_at <= given:
@@ -204,6 +204,12 @@ def amend_consent(uow: UnitOfWork, principal: Principal, consent: Consent,
     values.update(changes)
     return record_consent(uow, principal, case, person=consent.person, supersedes=consent,
                           **values)
+
+
+def is_pseudonym(person: Any) -> bool:
+    """The person concerned is named by a pseudonym within the case (`P1`…`P99`), never by
+    a name."""
+    return isinstance(person, str) and PERSON_RE.fullmatch(person) is not None
 
 
 def _check_record_unused(uow: UnitOfWork, record: CaseRecord) -> None:
@@ -462,6 +468,18 @@ def withdraw(uow: UnitOfWork, principal: Principal, consent: Consent, *,
         return Cascade(cascade.cancelled_outbox + more.cancelled_outbox,
                        cascade.notified_deliveries + more.notified_deliveries, True)
     return cascade
+
+
+def confirm_destruction(uow: UnitOfWork, principal: Principal, case_id: int,
+                        confirm_reference: str) -> Cascade:
+    """A destruction request confirmed by copying the case's reference (it cannot be undone):
+    the case must be visible to the caller (404 otherwise), then the reference must match
+    (Invalid, 422, nothing changes), then `request_destruction`."""
+    case = visible_case(uow, principal, case_id)
+    if confirm_reference != case.reference:
+        raise Invalid("Confirmation incorrecte : recopiez la référence de la situation.",
+                      [{"field": "confirm_reference", "message": "Référence différente."}])
+    return request_destruction(uow, principal, case)
 
 
 def request_destruction(uow: UnitOfWork, principal: Principal, case: Case) -> Cascade:

@@ -13,7 +13,7 @@ Guarantees:
   social file's 2 years). `sweep_retention` crypto-shreds what is due
   (`consent.shred_case`: pending transmissions cancelled, holders of copies notified),
   except cases with a running or suspended instance (reported as held); a dry run changes
-  nothing but its own audit row.
+  nothing but its own audit row, and only administrators ask for one (`review_retention`).
 """
 
 from __future__ import annotations
@@ -54,9 +54,10 @@ from engine.consent.rights import (
 from engine.db import UnitOfWork
 from engine.documents import render
 from engine.documents.build import label_table
-from engine.errors import RelaisError
+from engine.errors import Invalid, RelaisError
 from engine.identity.models import Organisation, OrganisationKind
-from engine.identity.service import Principal
+from engine.identity.roles import Role
+from engine.identity.service import Principal, require_role
 from engine.routing import service as routing
 from engine.routing.models import Delivery
 from engine.runtime import service as runtime
@@ -78,8 +79,11 @@ class _Counts:
 def access_export(uow: UnitOfWork, principal: Principal, case_id: int,
                   person: str = consent_service.DEFAULT_PERSON) -> tuple[str, bytes]:
     """(file name, docx) of everything the case holds about `person`, third-party data
-    removed (see the module guarantees). Audited; CaseNotFound (404) outside the case's
-    organisation."""
+    removed (see the module guarantees). Audited; Invalid (422) when `person` is not a
+    pseudonym `P1`, `P2`…; CaseNotFound (404) outside the case's organisation."""
+    if not consent_service.is_pseudonym(person):
+        raise Invalid("Personne invalide : P1, P2…",
+                      [{"field": "person", "message": "Pseudonyme P1, P2… attendu."}])
     case = consent_service.visible_case(uow, principal, case_id)
     exporter = uow.session.get(Organisation, case.organisation_id)
     assert exporter is not None
@@ -293,6 +297,13 @@ def retention_due(uow: UnitOfWork, at: datetime | None = None,
         stmt = stmt.where(Case.organisation_id.in_(organisation_ids))
     items = [_retention_item(uow, case, slug) for case, slug in uow.session.execute(stmt)]
     return [item for item in items if item.due_at <= when]
+
+
+def review_retention(uow: UnitOfWork, principal: Principal) -> RetentionSweep:
+    """What the retention sweep would destroy now, for an administrator; nothing changes
+    but its audit row. PermissionDenied for anyone else."""
+    require_role(principal, Role.ADMIN)
+    return sweep_retention(uow, principal.actor, dry_run=True)
 
 
 def sweep_retention(uow: UnitOfWork, actor: Actor, *, dry_run: bool,

@@ -104,13 +104,13 @@ def lanes_of(instance: Instance) -> dict[str, int]:
     return {role: int(org) for role, org in json.loads(instance.lanes or "{}").items()}
 
 
-def _author(uow: UnitOfWork, instance: Instance, sender: Organisation) -> int:
-    """Who produced the document: the last user of the sender organisation who completed a
-    step of this instance (else the user who started it)."""
+def acting_user(uow: UnitOfWork, instance: Instance, organisation_id: int) -> int:
+    """On whose behalf a connector acts for `organisation_id`: the user of that organisation
+    who completed the instance's latest step (else the user who started the instance)."""
     last = uow.session.scalars(
         select(HumanTask.completed_by)
         .where(HumanTask.instance_id == instance.id, HumanTask.completed_by.is_not(None),
-               HumanTask.organisation_id == sender.id)
+               HumanTask.organisation_id == organisation_id)
         .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1)).first()
     return last if last is not None else instance.started_by
 
@@ -191,7 +191,8 @@ def run_in_transaction(context: connectors.ConnectorContext,
                           purpose))
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
-        categories=categories, document=document, author_user_id=_author(uow, instance, sender),
+        categories=categories, document=document,
+        author_user_id=acting_user(uow, instance, sender.id),
         instance_id=instance.id, recipient_role=role, outbox_id=context.outbox_id,
         commit_refusals=False, legal_basis_record=legal_basis_record)
     return {"delivery_id": delivery.id}

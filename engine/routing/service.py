@@ -254,15 +254,21 @@ def _delivery_created(actor: Actor, delivery: Delivery) -> events.DeliveryCreate
 SENDER, RECIPIENT = "sender", "recipient"
 
 
+def is_addressee(principal: Principal, delivery: Delivery) -> bool:
+    """The principal belongs to the recipient organisation, in the role the delivery
+    targets (any role there when it targets none)."""
+    if delivery.recipient_role is None:
+        return principal.belongs_to(delivery.recipient_organisation_id)
+    return principal.has_role(delivery.recipient_role, delivery.recipient_organisation_id)
+
+
 def _side(principal: Principal, delivery: Delivery) -> tuple[str | None, str]:
     """(side, reason): the caller's side of the delivery, or None and why not."""
-    if any(g.organisation_id == delivery.recipient_organisation_id
-           and (delivery.recipient_role is None or g.role == delivery.recipient_role)
-           for g in principal.grants):
+    if is_addressee(principal, delivery):
         return RECIPIENT, ""
-    if any(g.organisation_id == delivery.sender_organisation_id for g in principal.grants):
+    if principal.belongs_to(delivery.sender_organisation_id):
         return SENDER, ""
-    if any(g.organisation_id == delivery.recipient_organisation_id for g in principal.grants):
+    if principal.belongs_to(delivery.recipient_organisation_id):
         return None, "role_not_targeted"
     return None, "not_involved"
 
