@@ -400,8 +400,8 @@ def retention(dry_run: bool, as_json: bool) -> None:
     import json
 
     from engine.audit.service import Actor
-    from engine.consent import rights
     from engine.db import transaction
+    from engine.dossiers import rights
     from engine.platform import connect
 
     db = connect(Settings.from_env())

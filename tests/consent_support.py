@@ -32,6 +32,12 @@ AUTHORS = {
     "t-psy": ("asso-iscg-demo", "PSYCHOLOGUE"),
     "t-gend": ("brigade-test", "GENDARMERIE"),
 }
+# A second professional per organisation, holding a reviewer role of `requisition_60_1`:
+# a legal review is answered by another person than the one who invoked the basis.
+REVIEWERS = {"asso-iscg-demo": "t-relecteur-iscg", "asso-victimes-demo": "t-relecteur-asso",
+             "cd-demo": "t-relecteur-cd", "cmp-demo": "t-relecteur-cmp"}
+REVIEWER_ROLES = {"asso-iscg-demo": "IS", "asso-victimes-demo": "ASSOCIATION",
+                  "cd-demo": "CG_SOCIAL", "cmp-demo": "CMP"}
 EXTRA_ORGANISATIONS = (("brigade-test", "Brigade de gendarmerie (essai)",
                         OrganisationKind.GENDARMERIE),
                        ("mairie-test", "Mairie (essai) — CDDF", OrganisationKind.COMMUNE),
@@ -44,7 +50,7 @@ PASSWORD = "mot-de-passe-essai-2026"
 def add_test_territory(db: Database) -> None:
     """Organisations and users of every kind and role, whatever the demo territory holds:
     a commune, a gendarmerie unit, a CCAS, an association with no flag; CG_SOCIAL,
-    PSYCHOLOGUE and GENDARMERIE users."""
+    PSYCHOLOGUE and GENDARMERIE users; a second reviewer per organisation (`REVIEWERS`)."""
     with transaction(db) as uow:
         for slug, name, kind in EXTRA_ORGANISATIONS:
             if identity.find_organisation(uow, slug) is None:
@@ -55,6 +61,12 @@ def add_test_territory(db: Database) -> None:
             user = identity.find_user(uow, username) or identity.create_user(
                 uow, SYSTEM, username=username, display_name=username, password=PASSWORD)
             identity.grant_role(uow, SYSTEM, user, identity.get_organisation(uow, slug), role)
+        for slug, username in REVIEWERS.items():
+            if identity.find_user(uow, username) is None:
+                user = identity.create_user(uow, SYSTEM, username=username,
+                                            display_name=username, password=PASSWORD)
+                identity.grant_role(uow, SYSTEM, user, identity.get_organisation(uow, slug),
+                                    REVIEWER_ROLES[slug])
 
 
 def open_case(db: Database, username: str) -> int:

@@ -10,7 +10,9 @@ service task `relais/record_consent` with parameters (restricted expressions):
 
 It runs in the transaction that resumes the instance and returns
 `{"consent_id": id, "decision": "granted" | "refused"}`; diagrams branch on the form's
-`decision` routing field.
+`decision` routing field. Only a decision form completed in this instance (by the user
+holding the task) is accepted; it gives rise to one consent only, and a decision given no
+later than a withdrawal of the same scope is refused (`engine.consent.service`).
 
 `relais/invoke_legal_basis` (parameter `record`: the `base_legale.json` submission, e.g.
 `record_base_legale`) checks the invocation early (basis, author's role, justification,
@@ -43,14 +45,21 @@ from engine.runtime import connectors
 
 CONSENT_FORM = "consentement.json"
 REVIEW_FORM = "revue_juridique.json"
+FORM_RECORD = "form"  # the kind of record the runtime stores when a user completes a task
 MAX_DAYS = 3650
 
 
 def _record(context: connectors.ConnectorContext, value: Any) -> CaseRecord:
-    record = context.uow.session.get(CaseRecord, value) if isinstance(value, int) else None
-    if record is None or record.case_id != context.case_id or record.form != CONSENT_FORM:
+    """The decision form completed in THIS instance: a `form` record is only ever stored by
+    the runtime when a user holding the task completes it, so its author is the person who
+    held the task. A record of another instance (even of the same case) is refused."""
+    record = context.uow.session.get(CaseRecord, value) \
+        if isinstance(value, int) and not isinstance(value, bool) else None
+    if record is None or record.case_id != context.case_id or record.form != CONSENT_FORM \
+            or record.kind != FORM_RECORD or record.task_ref is None \
+            or record.instance_id != context.instance_id:
         raise ConsentInvalid("Paramètre « record » invalide : indiquez la saisie du formulaire "
-                             "de consentement de ce protocole (record_<tâche>).",
+                             "de consentement complétée dans ce protocole (record_<tâche>).",
                              code="connector_parameter_invalid")
     return record
 
@@ -83,7 +92,7 @@ def run_in_transaction(context: connectors.ConnectorContext,
         recipients=payload["recipients"], categories=payload["categories"],
         channel=payload["channel"], decision=payload["decision"], given_at=record.created_at,
         expires_at=_expiry(payload, params.get("expires_days"), now),
-        person=payload.get("person") or consent.DEFAULT_PERSON)
+        person=payload.get("person") or consent.DEFAULT_PERSON, source_record=record)
     return {"consent_id": recorded.id, "decision": recorded.decision}
 
 

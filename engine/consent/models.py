@@ -1,7 +1,8 @@
-"""Consents recorded for a case, their history, legal reviews and the notices sent to the
-holders of copies. Only codes and ids here: purposes, organisation ids, data categories,
-channel and dates — never the person's name or any free text (free text, such as a legal
-basis's justification or a scanned consent form, lives encrypted in `cases`)."""
+"""Consents recorded for a case, their history and legal reviews (the notices sent to the
+holders of copies are routing's: `engine.routing.models.ConsentNotice`). Only codes and ids
+here: purposes, organisation ids, data categories, channel and dates — never the person's
+name or any free text (free text, such as a legal basis's justification or a scanned consent
+form, lives encrypted in `cases`)."""
 
 from __future__ import annotations
 
@@ -86,21 +87,3 @@ class LegalReview(Base):
 
     __table_args__ = (UniqueConstraint("legal_basis_record_id",
                                        name="uq_legal_review_record"),)
-
-
-class ConsentNotice(Base):
-    """What a recipient organisation is told about a copy it holds: the consent it rests on
-    was withdrawn (`consent_withdrawn`) or the data was destroyed (`data_destroyed`)."""
-
-    __tablename__ = "consent_notice"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    recipient_role: Mapped[str | None] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(32))
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
-    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), index=True)
-    delivery_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_consent_notice_org", "organisation_id", "id"),)

@@ -1,7 +1,8 @@
 """Consent use cases: recording and versioning consents, their evidence, withdrawal and its
-cascade, destruction requests, legal-basis invocations and their legal review, the notices
-recipients receive, and (from `engine.consent.policy`) the transmission policy `authorize`.
-The person's access export and retention live in `engine.consent.rights`.
+cascade, destruction requests, legal-basis invocations and their legal review, and (from
+`engine.consent.policy`) the transmission policy `authorize`.
+The consent receipt lives in `engine.consent.rights`; the person's access export and
+retention, which read every domain of a case, in `engine.dossiers.rights`.
 
 Guarantees:
 - A consent is one immutable decision of the person (granted or refused) for a case,
@@ -11,17 +12,23 @@ Guarantees:
   work.
 - Evidence (a scanned signed form) is kept only as a case record, encrypted under the case
   key: crypto-shredding the case destroys it too.
-- Withdrawal blocks every later transmission resting on that consent (`authorize`), cancels
-  the `relais/transmit_document` rows still pending in the outbox that no live consent
-  covers any more (with an incident on their instance), leaves a notice to every
-  organisation holding a copy sent under it, and sends the platform message
-  `consentement_retire` to the case's instances. With `destroy`, the case is crypto-shredded.
+- Withdrawal blocks every later transmission resting on that consent (`authorize`) and
+  every later decision of that scope dated no later than it; it publishes
+  `events.ConsentWithdrawn`, on which routing cancels the transmissions still pending that
+  no live consent covers any more and notifies every organisation holding a copy sent under
+  it, and the runtime sends the platform message `consentement_retire` to the case's
+  instances — in the same transaction. With `destroy`, the case is crypto-shredded.
 - A destruction request makes everything the case holds unreadable for everyone — records,
-  evidence, and the copies stored for recipients (they rest under the case key) — cancels
-  the pending transmissions and notifies the holders of copies. Signed manifests, receipts
-  and the audit chain stay verifiable.
+  evidence, and the copies stored for recipients (they rest under the case key); before the
+  key goes, `events.CaseShredding` lets routing cancel the pending transmissions and notify
+  the holders of copies. Signed manifests, receipts and the audit chain stay verifiable.
+- Consent's services import neither routing nor the runtime: they react to its events
+  (`engine.routing.handlers`, `engine.runtime.handlers`). Only `engine.consent.connectors`
+  plugs consent into the runtime's connector registry.
 - A legal basis needing review (`requisition_60_1`) never authorises before a human records
-  an approving answer; the answer is given once.
+  an approving answer; the answer is given once, by another person than the one who
+  invoked the basis, holding a reviewer role; its audit row names both
+  (`engine.consent.reviews`, re-exported here).
 """
 
 from __future__ import annotations
@@ -43,16 +50,13 @@ from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.cases.models import Case, CaseRecord
-from engine.consent import policy
-from engine.consent.catalogue import LEGAL_BASES, PURPOSES
+from engine.consent.catalogue import PURPOSES
 from engine.consent.errors import (
     ConsentInvalid,
     ConsentNotFound,
-    ConsentRefused,
     EvidenceInvalid,
-    ReviewAlreadyAnswered,
 )
-from engine.consent.models import Consent, ConsentEvent, ConsentNotice, LegalReview
+from engine.consent.models import Consent, ConsentEvent, LegalReview  # noqa: F401 - re-export
 from engine.consent.policy import (  # noqa: F401 - the policy is part of this service
     APPROVED,
     GRANTED,
@@ -61,26 +65,31 @@ from engine.consent.policy import (  # noqa: F401 - the policy is part of this s
     Authorization,
     authorize,
 )
+from engine.consent.reviews import (  # noqa: F401 - legal reviews are part of this service
+    Invoked,
+    answer_legal_review,
+    describe_review,
+    invoke_legal_basis,
+    require_reviewer,
+    reviews_of,
+    visible_review,
+)
 from engine.db import UnitOfWork
 from engine.documents.envelope import CODE_RE
-from engine.errors import Conflict, NotFound
-from engine.events import CaseShredding
+from engine.documents.render import french_date
+from engine.errors import Conflict, Invalid, NotFound
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Organisation
-from engine.identity.roles import Role
 from engine.identity.service import Principal
 
 DECISIONS = frozenset({GRANTED, REFUSED})
 CHANNELS = frozenset({"oral", "written", "electronic"})
 PERSON_RE = re.compile(r"P[1-9][0-9]?")
 DEFAULT_PERSON = "P1"
-TRANSMIT_OPERATOR = "relais/transmit_document"
-WITHDRAWN_MESSAGE = "consentement_retire"
 EVIDENCE_KIND = "consent_evidence"
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 EVIDENCE_SIGNATURES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n",
                        "image/jpeg": b"\xff\xd8\xff"}
-NOTICE_WITHDRAWN, NOTICE_DESTROYED = "consent_withdrawn", "data_destroyed"
 
 
 # --- who may act on a case's consents ------------------------------------------------------
@@ -88,8 +97,7 @@ NOTICE_WITHDRAWN, NOTICE_DESTROYED = "consent_withdrawn", "data_destroyed"
 def require_case_professional(principal: Principal, case: Case, what: str) -> None:
     """Only a professional (any role but ADMIN) of the organisation holding the case acts on
     its consents and the person's rights; administrators have no access of their own."""
-    if not any(g.organisation_id == case.organisation_id and g.role != Role.ADMIN
-               for g in principal.grants):
+    if not principal.can_see(case):
         raise PermissionDenied(f"Seule l'organisation qui suit la situation peut {what}.")
 
 
@@ -99,11 +107,30 @@ visible_case = cases.visible_case  # one rule for every domain (Principal.can_se
 def visible_consent(uow: UnitOfWork, principal: Principal, consent_id: int) -> Consent:
     consent = uow.session.get(Consent, consent_id)
     case = uow.session.get(Case, consent.case_id) if consent is not None else None
-    if consent is None or case is None or not any(
-            g.organisation_id == case.organisation_id and g.role != Role.ADMIN
-            for g in principal.grants):
+    if consent is None or not principal.can_see(case):
         raise ConsentNotFound("Consentement introuvable.")
     return consent
+
+
+def get_consent(uow: UnitOfWork, consent_id: int) -> Consent:
+    """A consent by id, without access check (for the domains reacting to its events)."""
+    consent = uow.session.get(Consent, consent_id)
+    if consent is None:
+        raise ConsentNotFound("Consentement introuvable.")
+    return consent
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a consent names: purposes and recipient organisation ids."""
+
+    purposes: frozenset[str]
+    recipient_ids: frozenset[int]
+
+
+def scope_of(consent: Consent) -> Scope:
+    return Scope(frozenset(json.loads(consent.purposes)),
+                 frozenset(int(i) for i in json.loads(consent.recipients)))
 
 
 # --- recording and versions ----------------------------------------------------------------
@@ -112,21 +139,25 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                    purposes: Sequence[str], recipients: Sequence[str],
                    categories: Sequence[str], channel: str, decision: str = GRANTED,
                    given_at: datetime | None = None, expires_at: datetime | None = None,
-                   person: str = DEFAULT_PERSON, supersedes: Consent | None = None) -> Consent:
+                   person: str = DEFAULT_PERSON, supersedes: Consent | None = None,
+                   source_record: CaseRecord | None = None) -> Consent:
     """Record the person's decision for `case` (recipients are organisation slugs). Audited.
 
     Only a user of the organisation holding the case records its consents; every code is
     checked (purposes of the catalogue, data categories, channel, decision, recipients that
     exist, the person's pseudonym `P1`…`P99`). With `supersedes`, the new consent is the next
     version of that one (same case and person), which stops authorising from `given_at`.
+    `source_record` is the decision form it comes from (a diagram's checkpoint): one record
+    gives rise to one consent only. A decision given no later than a withdrawal of the same
+    person × purpose × recipient is refused: only a new decision, after it, counts.
     Raises ConsentInvalid (422) with the reason, PermissionDenied otherwise.
     """
-    if not any(g.organisation_id == case.organisation_id for g in principal.grants):
+    if not principal.belongs_to(case.organisation_id):
         raise PermissionDenied("Seule l'organisation qui suit la situation peut y recueillir "
                                "un consentement.")
     given = given_at or uow.now()
     _check_codes(purposes, categories, channel, decision)
-    if not isinstance(person, str) or not PERSON_RE.fullmatch(person):
+    if not is_pseudonym(person):
         raise ConsentInvalid("Personne concernée invalide : un pseudonyme P1, P2… est "
                              "attendu (jamais un nom).")
     if expires_at is not None and expires_at <= given:
@@ -134,6 +165,9 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                              "recueil.", code="consent_invalid")
     version = _next_version(uow, case, person, supersedes)
     organisation_ids = _organisation_ids(uow, recipients)
+    if source_record is not None:
+        _check_record_unused(uow, source_record)
+    _check_after_withdrawals(uow, case, person, set(purposes), organisation_ids, given)
     consent = Consent(uid=str(uuid.uuid4()), case_id=case.id,
                       organisation_id=case.organisation_id, person=person, version=version,
                       supersedes_id=supersedes.id if supersedes else None, decision=decision,
@@ -144,7 +178,8 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
     uow.session.add(consent)
     uow.session.flush()
     add_event(uow, consent, "recorded", principal.user_id, version=version,
-           supersedes=consent.supersedes_id)
+              supersedes=consent.supersedes_id,
+              record_id=source_record.id if source_record is not None else None)
     if supersedes is not None:
         add_event(uow, supersedes, "superseded", principal.user_id, by=consent.id)
     audit.append(uow, principal.actor, "consent.recorded", subject_type="case",
@@ -177,6 +212,46 @@ def amend_consent(uow: UnitOfWork, principal: Principal, consent: Consent,
     values.update(changes)
     return record_consent(uow, principal, case, person=consent.person, supersedes=consent,
                           **values)
+
+
+def is_pseudonym(person: Any) -> bool:
+    """The person concerned is named by a pseudonym within the case (`P1`…`P99`), never by
+    a name."""
+    return isinstance(person, str) and PERSON_RE.fullmatch(person) is not None
+
+
+def _check_record_unused(uow: UnitOfWork, record: CaseRecord) -> None:
+    """One decision form, one consent: a record already recorded is never recorded again."""
+    used = uow.session.scalars(select(ConsentEvent.consent_id).where(
+        ConsentEvent.kind == "recorded", ConsentEvent.record_id == record.id).limit(1)).first()
+    if used is not None:
+        raise ConsentInvalid("Cette saisie du formulaire de consentement a déjà été "
+                             "enregistrée : une décision ne donne qu'un consentement. "
+                             "Recueillez une nouvelle décision de la personne.",
+                             code="consent_record_used")
+
+
+def last_withdrawal(uow: UnitOfWork, case: Case, person: str, purposes: set[str],
+                    recipient_ids: set[int]) -> datetime | None:
+    """When the person last withdrew a consent naming one of these purposes for one of
+    these recipients (None if never)."""
+    withdrawn = uow.session.scalars(select(Consent).where(
+        Consent.case_id == case.id, Consent.person == person,
+        Consent.withdrawn_at.is_not(None)))
+    dates = [c.withdrawn_at for c in withdrawn if c.withdrawn_at is not None
+             and purposes & scope_of(c).purposes and recipient_ids & scope_of(c).recipient_ids]
+    return max(dates, default=None)
+
+
+def _check_after_withdrawals(uow: UnitOfWork, case: Case, person: str, purposes: set[str],
+                             recipient_ids: set[int], given: datetime) -> None:
+    """A withdrawal blocks every decision of that scope given no later than it."""
+    withdrawn_at = last_withdrawal(uow, case, person, purposes, recipient_ids)
+    if withdrawn_at is not None and given <= withdrawn_at:
+        raise ConsentInvalid(
+            "La personne a retiré son consentement pour cette finalité et ce destinataire le "
+            f"{french_date(withdrawn_at)} : seule une nouvelle décision, recueillie après ce "
+            "retrait, peut être enregistrée.", code="consent_withdrawn_earlier")
 
 
 def _next_version(uow: UnitOfWork, case: Case, person: str, supersedes: Consent | None) -> int:
@@ -258,7 +333,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def add_event(uow: UnitOfWork, consent: Consent, kind: str, user_id: int | None, *,
-           record_id: int | None = None, **details: Any) -> ConsentEvent:
+              record_id: int | None = None, **details: Any) -> ConsentEvent:
     event = ConsentEvent(consent_id=consent.id, kind=kind, at=uow.now(), by_user_id=user_id,
                          record_id=record_id, details=json.dumps(details, sort_keys=True))
     uow.session.add(event)
@@ -324,7 +399,7 @@ def attach_evidence(uow: UnitOfWork, principal: Principal, consent: Consent, *,
                  "content": base64.b64encode(content).decode("ascii")},
         categories={"ID", "SOC"}, organisation_id=case.organisation_id)
     add_event(uow, consent, "evidence_attached", principal.user_id, record_id=record.id,
-           media_type=media_type, size=len(content))
+              media_type=media_type, size=len(content))
     audit.append(uow, principal.actor, "consent.evidence_attached", subject_type="case",
                  subject_id=case.id, consent=consent.id, record=record.id,
                  media_type=media_type, size=len(content))
@@ -375,33 +450,44 @@ def withdraw(uow: UnitOfWork, principal: Principal, consent: Consent, *,
              destroy: bool = False) -> Cascade:
     """The person withdraws `consent` (its newest version) now. Audited; idempotent.
 
-    It no longer authorises anything; the cascade of the module guarantees follows. With
-    `destroy`, the person also asks for destruction (`request_destruction`).
+    It no longer authorises anything; the cascade of the module guarantees follows (the
+    domains concerned react to `ConsentWithdrawn`, once). With `destroy`, the person also
+    asks for destruction (`request_destruction`).
     """
     case = uow.session.get(Case, consent.case_id)
-    if case is None or not any(g.organisation_id == case.organisation_id
-                               for g in principal.grants):
+    if case is None or not principal.belongs_to(case.organisation_id):
         raise PermissionDenied("Seule l'organisation qui suit la situation peut enregistrer "
                                "le retrait d'un consentement.")
     consent = current_version(uow, consent)
     if consent.decision != GRANTED:
         raise ConsentInvalid("La personne avait refusé : il n'y a pas de consentement à "
                              "retirer.", code="consent_not_granted")
-    notified: tuple[int, ...] = ()
+    cascade = Cascade()
     if consent.withdrawn_at is None:
         consent.withdrawn_at, consent.withdrawn_by = uow.now(), principal.user_id
         add_event(uow, consent, "withdrawn", principal.user_id)
         audit.append(uow, principal.actor, "consent.withdrawn", subject_type="case",
                      subject_id=consent.case_id, organisation_id=case.organisation_id,
                      consent=consent.id)
-        notified = _notify_holders(uow, principal.actor, case, NOTICE_WITHDRAWN, consent)
-        _message_instances(uow, principal.actor, case, consent)
-    cancelled = _cancel_pending(uow, principal.actor, case, consent=consent)
+        cascade = _combined(events.publish(uow, events.ConsentWithdrawn(
+            principal.actor, case.id, consent.id, consent.uid, case.organisation_id)))
     if destroy:
         more = request_destruction(uow, principal, case)
-        return Cascade(cancelled + more.cancelled_outbox,
-                       notified + more.notified_deliveries, True)
-    return Cascade(cancelled, notified, False)
+        return Cascade(cascade.cancelled_outbox + more.cancelled_outbox,
+                       cascade.notified_deliveries + more.notified_deliveries, True)
+    return cascade
+
+
+def confirm_destruction(uow: UnitOfWork, principal: Principal, case_id: int,
+                        confirm_reference: str) -> Cascade:
+    """A destruction request confirmed by copying the case's reference (it cannot be undone):
+    the case must be visible to the caller (404 otherwise), then the reference must match
+    (Invalid, 422, nothing changes), then `request_destruction`."""
+    case = visible_case(uow, principal, case_id)
+    if confirm_reference != case.reference:
+        raise Invalid("Confirmation incorrecte : recopiez la référence de la situation.",
+                      [{"field": "confirm_reference", "message": "Référence différente."}])
+    return request_destruction(uow, principal, case)
 
 
 def request_destruction(uow: UnitOfWork, principal: Principal, case: Case) -> Cascade:
@@ -416,231 +502,21 @@ def request_destruction(uow: UnitOfWork, principal: Principal, case: Case) -> Ca
 
 
 def shred_case(uow: UnitOfWork, actor: Actor, case: Case, reason: str) -> Cascade:
-    """Cancel the case's pending transmissions, notify every holder of a copy, then destroy
-    the case key (`cases.destroy_key`). For destruction requests and retention."""
+    """Let the domains concerned react to `CaseShredding` (pending transmissions cancelled,
+    holders of copies notified), then destroy the case key (`cases.destroy_key`). For
+    destruction requests and retention."""
     if uow.dialect == "postgresql":  # two sweeps or requests at once: one shreds
         uow.session.refresh(case, with_for_update=True)
     if case.wrapped_key is None:
         return Cascade(destroyed=True)
-    cancelled = _cancel_pending(uow, actor, case, consent=None)
-    notified = _notify_holders(uow, actor, case, NOTICE_DESTROYED, None)
-    events.publish(uow, CaseShredding(actor, case.id, case.organisation_id, reason))
+    cascade = _combined(events.publish(uow, events.CaseShredding(
+        actor, case.id, case.organisation_id, reason)))
     cases.destroy_key(uow, actor, case, reason)
-    return Cascade(cancelled, notified, True)
+    return Cascade(cascade.cancelled_outbox, cascade.notified_deliveries, True)
 
 
-def _pending_transmissions(uow: UnitOfWork, case: Case) -> list[tuple[Any, Any]]:
-    from engine.runtime.models import Instance, OutboxItem
-
-    stmt = (select(OutboxItem, Instance).join(Instance, Instance.id == OutboxItem.instance_id)
-            .where(OutboxItem.status == "pending", OutboxItem.operator == TRANSMIT_OPERATOR,
-                   Instance.case_id == case.id).order_by(OutboxItem.id))
-    if uow.dialect == "postgresql":  # the worker's attempt and this cancellation queue
-        stmt = stmt.with_for_update(of=OutboxItem)
-    return [(item, instance) for item, instance in uow.session.execute(stmt)]
-
-
-def _recipient_id(uow: UnitOfWork, instance: Any, value: Any) -> int | None:
-    """The organisation an outbox row's `recipient` parameter names (slug, or bound role)."""
-    if not isinstance(value, str):
-        return None
-    bound = json.loads(instance.lanes or "{}").get(value)
-    if bound is not None:
-        return int(bound)
-    org = uow.session.scalars(select(Organisation).where(Organisation.slug == value)).first()
-    return org.id if org is not None else None
-
-
-def _still_authorised(uow: UnitOfWork, case: Case, recipient_id: int | None, purpose: Any,
-                      categories: Any) -> bool:
-    if recipient_id is None or not isinstance(purpose, str):
-        return False
-    wanted = [categories] if isinstance(categories, str) else categories
-    if not isinstance(wanted, list):
-        return False
-    try:
-        policy.authorize(uow, case, case.organisation_id, recipient_id, purpose,
-                         [str(c) for c in wanted], uow.now())
-    except ConsentRefused:
-        return False
-    return True
-
-
-def _cancel_pending(uow: UnitOfWork, actor: Actor, case: Case, *,
-                    consent: Consent | None) -> tuple[int, ...]:
-    """Cancel the case's pending transmissions: all of them (destruction), or those of
-    `consent`'s purposes and recipients that no live consent covers any more (withdrawal;
-    a transmission resting on a legal basis is not affected by a withdrawal)."""
-    from engine.runtime import service as runtime
-
-    cancelled: list[int] = []
-    for item, instance in _pending_transmissions(uow, case):
-        params = json.loads(item.params)
-        if consent is not None:
-            recipient = _recipient_id(uow, instance, params.get("recipient"))
-            if params.get("legal_basis_record") is not None \
-                    or params.get("purpose") not in json.loads(consent.purposes) \
-                    or recipient not in json.loads(consent.recipients) \
-                    or _still_authorised(uow, case, recipient, params.get("purpose"),
-                                         params.get("categories")):
-                continue
-        reason = "consent_withdrawn" if consent is not None else "data_destroyed"
-        item.status, item.done_at = "cancelled", uow.now()
-        item.last_error = f"{reason}: transmission annulée"
-        runtime.service_task_failed(
-            uow, item, "Transmission annulée : " + (
-                "la personne a retiré le consentement sur lequel elle reposait. Recueillez un "
-                "nouveau consentement et relancez le protocole, ou arrêtez l'instance."
-                if consent is not None else
-                "les données de la situation ont été détruites à la demande de la personne "
-                "ou au terme de leur durée de conservation. Arrêtez l'instance."),
-            None, kind="transmission_cancelled")
-        audit.append(uow, actor, "consent.transmission_cancelled", subject_type="instance",
-                     subject_id=instance.id, organisation_id=case.organisation_id,
-                     outbox=item.id, case=case.id, reason=reason,
-                     consent=consent.id if consent is not None else None)
-        cancelled.append(item.id)
-    return tuple(cancelled)
-
-
-def _notify_holders(uow: UnitOfWork, actor: Actor, case: Case, kind: str,
-                    consent: Consent | None) -> tuple[int, ...]:
-    """One notice per delivered copy (of `consent`, or of the whole case) to its recipient."""
-    from engine.routing import service as routing
-
-    notified: list[int] = []
-    for delivery in routing.deliveries_of_case(uow, case.id,
-                                               consent_id=consent.id if consent else None):
-        if delivery.status == routing.SEALED:
-            continue
-        uow.session.add(ConsentNotice(
-            organisation_id=delivery.recipient_organisation_id,
-            recipient_role=delivery.recipient_role, kind=kind, case_id=case.id,
-            consent_id=delivery.consent_id, delivery_id=delivery.id, created_at=uow.now()))
-        notified.append(delivery.id)
-    if notified:
-        uow.session.flush()
-        audit.append(uow, actor, "consent.holders_notified", subject_type="case",
-                     subject_id=case.id, organisation_id=case.organisation_id, kind=kind,
-                     deliveries=notified, consent=consent.id if consent else None)
-    return tuple(notified)
-
-
-def _message_instances(uow: UnitOfWork, actor: Actor, case: Case, consent: Consent) -> None:
-    """The platform message `consentement_retire` to the case's instances (buffered until
-    one waits for it, like any message)."""
-    from engine.runtime import service as runtime
-
-    runtime.receive_message(uow, actor, name=WITHDRAWN_MESSAGE,
-                            correlation={"case_id": case.id},
-                            payload={"consent_id": consent.id},
-                            message_id=f"relais-consent-withdrawn-{consent.uid}",
-                            from_platform=True)
-
-
-# --- notices -------------------------------------------------------------------------------
-
-def notices_for(uow: UnitOfWork, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
-    """Notices to the caller's organisations, for a role they hold there (as the inbox)."""
-    from sqlalchemy import or_
-
-    clauses = [(ConsentNotice.organisation_id == g.organisation_id)
-               & (ConsentNotice.recipient_role.is_(None)
-                  | (ConsentNotice.recipient_role == g.role)) for g in principal.grants]
-    if not clauses:
-        return []
-    rows = uow.session.scalars(select(ConsentNotice).where(or_(*clauses))
-                               .order_by(ConsentNotice.id.desc()).limit(limit))
-    return [{"id": n.id, "kind": n.kind, "delivery_id": n.delivery_id,
-             "consent_id": n.consent_id, "created_at": n.created_at.isoformat(),
-             "message": _notice_message(n)} for n in rows]
-
-
-def _notice_message(notice: ConsentNotice) -> str:
-    if notice.kind == NOTICE_WITHDRAWN:
-        return ("La personne a retiré le consentement sur lequel reposait cet envoi : ne "
-                "l'utilisez plus et supprimez les copies que vous en auriez faites.")
-    return ("Les données de cette situation ont été détruites : l'envoi ne peut plus être "
-            "ouvert ; supprimez les copies que vous en auriez faites.")
-
-
-# --- legal bases ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Invoked:
-    """A legal basis invoked in a record; `review` when it needs one (pending or answered)."""
-
-    legal_basis: str
-    record_id: int
-    information: str
-    review: LegalReview | None
-
-
-def invoke_legal_basis(uow: UnitOfWork, actor: Actor, case: Case, record_id: Any) -> Invoked:
-    """Check the `base_legale.json` record `record_id` (basis, author's role, justification,
-    information step) and, for a basis never answered automatically, open its legal review
-    (once per record). Audited. Raises LegalBasisRefused with the stable code."""
-    record = policy.legal_basis_record(uow, case, record_id)
-    invocation = policy.check_invocation(uow, case, record, uow.now())
-    review = policy.review_of(uow, record.id)
-    if invocation.basis.requires_review and review is None:
-        review = LegalReview(case_id=case.id, organisation_id=record.organisation_id,
-                             legal_basis=invocation.basis.code,
-                             legal_basis_record_id=record.id, opened_at=uow.now(),
-                             opened_by=record.created_by)
-        uow.session.add(review)
-        uow.session.flush()
-        audit.append(uow, actor, "consent.legal_review_opened", subject_type="case",
-                     subject_id=case.id, organisation_id=record.organisation_id,
-                     review=review.id, legal_basis=invocation.basis.code, record=record.id)
-    audit.append(uow, actor, "consent.legal_basis_invoked", subject_type="case",
-                 subject_id=case.id, organisation_id=record.organisation_id,
-                 legal_basis=invocation.basis.code, record=record.id,
-                 information=invocation.information, author=record.created_by,
-                 review=review.id if review else None)
-    return Invoked(invocation.basis.code, record.id, invocation.information, review)
-
-
-def visible_review(uow: UnitOfWork, principal: Principal, review_id: int) -> LegalReview:
-    review = uow.session.get(LegalReview, review_id)
-    if review is None or not any(g.organisation_id == review.organisation_id
-                                 and g.role != Role.ADMIN for g in principal.grants):
-        raise NotFound("Revue juridique introuvable.", code="legal_review_not_found")
-    return review
-
-
-def reviews_of(uow: UnitOfWork, case: Case) -> list[LegalReview]:
-    return list(uow.session.scalars(select(LegalReview).where(LegalReview.case_id == case.id)
-                                    .order_by(LegalReview.id)))
-
-
-def answer_legal_review(uow: UnitOfWork, principal: Principal, review: LegalReview,
-                        decision: str, *, answer_record: int | None = None) -> LegalReview:
-    """A human's answer to a legal review (`approved` or `rejected`), once (409 after), by a
-    holder of one of the basis's reviewer roles in the organisation that invoked it."""
-    basis = LEGAL_BASES[review.legal_basis]
-    if not any(g.organisation_id == review.organisation_id and g.role in basis.reviewer_roles
-               for g in principal.grants):
-        raise PermissionDenied("Vous n'avez pas le rôle nécessaire pour trancher cette revue "
-                               "juridique.")
-    if decision not in (APPROVED, REJECTED):
-        raise ConsentInvalid("Réponse inconnue : approuvée (approved) ou écartée (rejected).",
-                             code="legal_review_invalid")
-    if uow.dialect == "postgresql":
-        uow.session.refresh(review, with_for_update=True)
-    if review.decision is not None:
-        raise ReviewAlreadyAnswered("Cette revue juridique a déjà été tranchée.")
-    review.decision, review.decided_at = decision, uow.now()
-    review.decided_by, review.answer_record_id = principal.user_id, answer_record
-    audit.append(uow, principal.actor, "consent.legal_review_answered", subject_type="case",
-                 subject_id=review.case_id, organisation_id=review.organisation_id,
-                 review=review.id, decision=decision, legal_basis=review.legal_basis,
-                 record=review.legal_basis_record_id, answer_record=answer_record)
-    return review
-
-
-def describe_review(review: LegalReview) -> dict[str, Any]:
-    return {"id": review.id, "case_id": review.case_id, "legal_basis": review.legal_basis,
-            "legal_basis_record": review.legal_basis_record_id,
-            "status": review.decision or "pending", "opened_at": review.opened_at.isoformat(),
-            "decided_at": _iso(review.decided_at), "decided_by": review.decided_by}
+def _combined(results: Iterable[Any]) -> Cascade:
+    """The handlers' cascades, added up (handlers that report nothing return None)."""
+    done = [r for r in results if isinstance(r, Cascade)]
+    return Cascade(tuple(i for r in done for i in r.cancelled_outbox),
+                   tuple(i for r in done for i in r.notified_deliveries))

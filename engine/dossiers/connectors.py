@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.consent.policy import Authorization
@@ -39,9 +37,11 @@ from engine.identity.models import Organisation, OrganisationKind, User
 from engine.identity.roles import is_known_role
 from engine.identity.service import Principal, principal_for
 from engine.routing import service as routing
+from engine.routing.connectors import acting_user
 from engine.routing.errors import RefusalAudit, attach
+from engine.routing.recipients import recipient_organisation
 from engine.runtime import connectors
-from engine.runtime.models import HumanTask, Instance
+from engine.runtime.models import Instance
 
 ROLE_OF_KIND = {OrganisationKind.POLICE: "POLICE", OrganisationKind.GENDARMERIE: "GENDARMERIE"}
 
@@ -62,19 +62,8 @@ def _text(params: Mapping[str, Any], name: str, *, required: bool = True) -> str
     return value.strip()
 
 
-def _last_user(uow: UnitOfWork, instance: Instance, organisation_id: int) -> int:
-    """The user of `organisation_id` who completed the instance's latest step (else its
-    starter): on whose behalf the connector acts."""
-    last = uow.session.scalars(
-        select(HumanTask.completed_by)
-        .where(HumanTask.instance_id == instance.id, HumanTask.completed_by.is_not(None),
-               HumanTask.organisation_id == organisation_id)
-        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1)).first()
-    return last if last is not None else instance.started_by
-
-
 def _principal(uow: UnitOfWork, instance: Instance, organisation_id: int) -> Principal:
-    user = uow.session.get(User, _last_user(uow, instance, organisation_id))
+    user = uow.session.get(User, acting_user(uow, instance, organisation_id))
     if user is None:
         raise DossierInvalid("Aucun utilisateur de l'organisation n'a agi dans ce protocole.",
                              code="connector_no_actor")
@@ -87,7 +76,7 @@ def _render(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
     uow: UnitOfWork = context.uow
     instance = _instance(uow, context)
     case = cases.get_case(uow, context.case_id)
-    user_id = _last_user(uow, instance, case.organisation_id)
+    user_id = acting_user(uow, instance, case.organisation_id)
     actor = Actor(user_id, "système", organisation_id=case.organisation_id)
     piece = dossiers.generate(uow, actor, case, instance,
                               template_name=_text(params, "template") or "",
@@ -159,8 +148,8 @@ def _export(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
     actor = Actor(None, "système", organisation_id=sender.id)
     try:
         slug = _text(params, "recipient")
-        recipient = uow.session.scalars(select(Organisation)
-                                        .where(Organisation.slug == slug)).first()
+        # An organisation slug (a role is not accepted here: no lane is looked up).
+        recipient = recipient_organisation(uow, {}, slug)
         if recipient is None:
             raise DossierInvalid(f"Organisation destinataire inconnue : {slug}.",
                                  code="recipient_unknown")
@@ -205,7 +194,7 @@ def _export(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
         file_name=f"{stem}-{uow.now():%Y-%m-%d}.docx",
         records=tuple(r.id for r in records) + tuple(p.record_id for p in made.pieces),
         produce=produce)
-    author = _last_user(uow, instance, sender.id)
+    author = acting_user(uow, instance, sender.id)
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
         categories=declared, document=document, author_user_id=author,
@@ -235,7 +224,7 @@ def _destroy(context: connectors.ConnectorContext, params: Mapping[str, Any]) ->
     if not isinstance(reason, str) or not CODE_RE.fullmatch(reason) or len(reason) > 40:
         raise DossierInvalid("Paramètre « reason » invalide : un code est attendu (par exemple "
                              "« demande_personne »).", code="connector_parameter_invalid")
-    user_id = _last_user(uow, instance, case.organisation_id)
+    user_id = acting_user(uow, instance, case.organisation_id)
     dossiers.destroy(uow, Actor(user_id, "système", organisation_id=case.organisation_id),
                      case, reason)
     return {"destroyed": True}

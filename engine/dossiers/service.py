@@ -139,10 +139,8 @@ def file_delivery(uow: UnitOfWork, principal: Principal, case: Case, delivery_id
     destroyed at its source."""
     delivery = uow.session.get(Delivery, delivery_id) \
         if isinstance(delivery_id, int) and not isinstance(delivery_id, bool) else None
-    if delivery is None or delivery.recipient_organisation_id != case.organisation_id or not any(
-            g.organisation_id == case.organisation_id
-            and (delivery.recipient_role is None or g.role == delivery.recipient_role)
-            for g in principal.grants):
+    if delivery is None or delivery.recipient_organisation_id != case.organisation_id \
+            or not routing.is_addressee(principal, delivery):
         raise DossierInvalid("Cet envoi n'est pas dans votre boîte de réception : vérifiez son "
                              "numéro.", code="delivery_not_fileable")
     wanted = set(purposes or ())

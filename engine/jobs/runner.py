@@ -64,9 +64,9 @@ class Jobs:
 
     def _maybe_sweep_retention(self) -> None:
         """Once a day (on the database clock): crypto-shred the cases whose retention ran
-        out (`consent.rights.sweep_retention`); a failure is logged and retried next round."""
+        out (`dossiers.rights.sweep_retention`); a failure is logged and retried next round."""
         from engine.audit.service import SYSTEM
-        from engine.consent import rights
+        from engine.dossiers import rights
 
         now = self.db.clock.now()
         if self._last_retention is not None and now - self._last_retention < RETENTION_EVERY:

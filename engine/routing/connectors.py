@@ -38,6 +38,7 @@ from engine.documents import render
 from engine.errors import RelaisError
 from engine.identity.models import Organisation
 from engine.identity.roles import is_known_role
+from engine.routing import recipients
 from engine.routing import service as routing
 from engine.routing.errors import RefusalAudit, RoutingInvalid, attach
 from engine.runtime import connectors
@@ -81,32 +82,35 @@ def _recipient(uow: UnitOfWork, instance: Instance, value: str,
     if role is not None and not is_known_role(role):
         raise RoutingInvalid(f"Rôle destinataire inconnu : {role}.",
                              code="connector_parameter_invalid")
-    if is_known_role(value):
+    org = recipients.recipient_organisation(uow, lanes_of(instance), value)
+    if recipients.names_role(value):
         if role is not None and role != value:
             raise RoutingInvalid("« recipient » désigne déjà un rôle : « recipient_role » doit "
                                  "être le même ou absent.", code="connector_parameter_invalid")
-        bound = json.loads(instance.lanes or "{}").get(value)
-        org = uow.session.get(Organisation, int(bound)) if bound is not None else None
         if org is None:
             raise RoutingInvalid(f"Aucune organisation n'est liée au rôle {value} dans ce "
                                  "protocole : désignez-la dans un formulaire "
                                  f"(organisation_{value}) ou nommez l'organisation dans le "
                                  "diagramme.", code="recipient_unbound")
         return org, value
-    org = uow.session.scalars(select(Organisation).where(Organisation.slug == value)).first()
     if org is None:
         raise RoutingInvalid(f"Organisation destinataire inconnue : {value}.",
                              code="recipient_unknown")
     return org, role
 
 
-def _author(uow: UnitOfWork, instance: Instance, sender: Organisation) -> int:
-    """Who produced the document: the last user of the sender organisation who completed a
-    step of this instance (else the user who started it)."""
+def lanes_of(instance: Instance) -> dict[str, int]:
+    """The instance's bound lanes: role → organisation id."""
+    return {role: int(org) for role, org in json.loads(instance.lanes or "{}").items()}
+
+
+def acting_user(uow: UnitOfWork, instance: Instance, organisation_id: int) -> int:
+    """On whose behalf a connector acts for `organisation_id`: the user of that organisation
+    who completed the instance's latest step (else the user who started the instance)."""
     last = uow.session.scalars(
         select(HumanTask.completed_by)
         .where(HumanTask.instance_id == instance.id, HumanTask.completed_by.is_not(None),
-               HumanTask.organisation_id == sender.id)
+               HumanTask.organisation_id == organisation_id)
         .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1)).first()
     return last if last is not None else instance.started_by
 
@@ -187,7 +191,8 @@ def run_in_transaction(context: connectors.ConnectorContext,
                           purpose))
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
-        categories=categories, document=document, author_user_id=_author(uow, instance, sender),
+        categories=categories, document=document,
+        author_user_id=acting_user(uow, instance, sender.id),
         instance_id=instance.id, recipient_role=role, outbox_id=context.outbox_id,
         commit_refusals=False, legal_basis_record=legal_basis_record)
     return {"delivery_id": delivery.id}

@@ -63,3 +63,22 @@ class Receipt(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[int] = mapped_column(Integer)
+
+
+class ConsentNotice(Base):
+    """What a recipient organisation is told about a copy it holds: the consent it rests on
+    was withdrawn (`consent_withdrawn`) or the data was destroyed (`data_destroyed`).
+    Routing owns deliveries, hence the notices about them (the table keeps its name)."""
+
+    __tablename__ = "consent_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    recipient_role: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_consent_notice_org", "organisation_id", "id"),)

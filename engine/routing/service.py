@@ -22,24 +22,27 @@ Guarantees:
   delivery to `opened`. Acknowledging signs (recipient organisation's key) the manifest
   hash and the time of receipt, once (409 after), and sends the BPMN message
   `accuse_reception` to the sender's instance, correlated by instance and delivery id.
+- The checks of signatures and receipts live in `engine.routing.proofs` (re-exported here).
+- Creating a delivery records `events.DeliveryCreated`, signing its receipt
+  `events.DeliveryAcknowledged` (ids and codes only): webhooks and activity figures
+  subscribe to them; they run when the unit of work commits.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from sqlalchemy import select, update
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import or_, select, update
 
 import forms
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -59,21 +62,26 @@ from engine.routing.errors import (
     AlreadyAcknowledged,
     DeliveryCorrupted,
     DeliveryNotFound,
-    ReceiptInvalid,
     RefusalAudit,
     RoutingInvalid,
     attach,
 )
 from engine.routing.models import Delivery, Receipt
+from engine.routing.proofs import (  # noqa: F401 - the proofs are part of this service
+    RECEIPT_CONTEXT,
+    RECEIPT_KEYS,
+    RECEIPT_TYPE,
+    describe_receipt,
+    manifest_signature_status,
+    receipt_summary,
+    receipts_of,
+    verify_receipt,
+)
+from engine.runtime import service as runtime
 from engine.runtime.models import Instance
 
 SEALED, DELIVERED, OPENED, ACKNOWLEDGED = "sealed", "delivered", "opened", "acknowledged"
 STORAGE_CONTEXT = b"relais/delivery-envelope/v1\x00"
-RECEIPT_CONTEXT = b"relais/receipt/v1\x00"
-RECEIPT_TYPE = "relais-receipt"
-RECEIPT_KEYS = frozenset({"type", "version", "envelope_id", "manifest_sha256",
-                          "sender_organisation", "recipient_organisation", "signer_kid",
-                          "received_at"})
 RECEIPT_MESSAGE = "accuse_reception"
 
 
@@ -157,6 +165,7 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
                  information=authorization.information, categories=wanted,
                  envelope=delivery.envelope_id, manifest_sha256=delivery.manifest_sha256,
                  template=document.template, records=list(document.records), outbox=outbox_id)
+    events.record(uow, _delivery_created(actor, delivery))
     return delivery
 
 
@@ -235,20 +244,34 @@ def _store(uow: UnitOfWork, case: Case, blob: bytes, *, sender_org: Organisation
     return delivery
 
 
+def _delivery_created(actor: Actor, delivery: Delivery) -> events.DeliveryCreated:
+    return events.DeliveryCreated(
+        actor, delivery_id=delivery.id, sender_organisation_id=delivery.sender_organisation_id,
+        recipient_organisation_id=delivery.recipient_organisation_id,
+        recipient_role=delivery.recipient_role, purpose=delivery.purpose,
+        case_id=delivery.case_id)
+
+
 # --- who may see what ----------------------------------------------------------------------
 
 SENDER, RECIPIENT = "sender", "recipient"
 
 
+def is_addressee(principal: Principal, delivery: Delivery) -> bool:
+    """The principal belongs to the recipient organisation, in the role the delivery
+    targets (any role there when it targets none)."""
+    if delivery.recipient_role is None:
+        return principal.belongs_to(delivery.recipient_organisation_id)
+    return principal.has_role(delivery.recipient_role, delivery.recipient_organisation_id)
+
+
 def _side(principal: Principal, delivery: Delivery) -> tuple[str | None, str]:
     """(side, reason): the caller's side of the delivery, or None and why not."""
-    if any(g.organisation_id == delivery.recipient_organisation_id
-           and (delivery.recipient_role is None or g.role == delivery.recipient_role)
-           for g in principal.grants):
+    if is_addressee(principal, delivery):
         return RECIPIENT, ""
-    if any(g.organisation_id == delivery.sender_organisation_id for g in principal.grants):
+    if principal.belongs_to(delivery.sender_organisation_id):
         return SENDER, ""
-    if any(g.organisation_id == delivery.recipient_organisation_id for g in principal.grants):
+    if principal.belongs_to(delivery.recipient_organisation_id):
         return None, "role_not_targeted"
     return None, "not_involved"
 
@@ -292,8 +315,6 @@ def inbox(uow: UnitOfWork, principal: Principal, limit: int = 200) -> list[dict[
                for g in principal.grants]
     if not clauses:
         return []
-    from sqlalchemy import or_
-
     rows = uow.session.execute(
         select(Delivery, Instance.process_id, Organisation.slug)
         .outerjoin(Instance, Instance.id == Delivery.instance_id)
@@ -446,40 +467,6 @@ def delivery_summary(uow: UnitOfWork, principal: Principal, delivery_id: int) ->
     }
 
 
-def manifest_signature_status(uow: UnitOfWork, delivery: Delivery) -> dict[str, Any]:
-    """Does the recorded manifest carry a valid signature of its sender organisation?"""
-    raw = delivery.manifest.encode("utf-8")
-    try:
-        data = envelope.load_canonical(raw)
-        kid, sender = data["sender_kid"], data["sender_organisation"]
-        created = datetime.strptime(data["created_at"], envelope.TIME_FORMAT).replace(tzinfo=UTC)
-    except (ValueError, KeyError, TypeError):
-        return {"status": "invalid", "code": "malformed", "signer_kid": None}
-    key = keys.public_key_lookup(uow)(kid)
-    problem = _key_problem(key, sender, created)
-    if problem is None:
-        assert key is not None
-        try:
-            key.public_key.verify(delivery.signature, envelope.signed_message(raw))
-        except InvalidSignature:
-            problem = "bad_signature"
-    if problem is None and hashlib.sha256(raw).hexdigest() != delivery.manifest_sha256:
-        problem = "hash_mismatch"
-    return {"status": "invalid" if problem else "valid", "code": problem, "signer_kid": kid}
-
-
-def _key_problem(key: envelope.TrustedKey | None, organisation: str,
-                 at: datetime) -> str | None:
-    if key is None:
-        return "unknown_key"
-    if key.organisation != organisation:
-        return "wrong_sender"
-    if (key.valid_from and at < key.valid_from.replace(microsecond=0)) or \
-            (key.valid_until and at > key.valid_until):
-        return "key_not_valid"
-    return None
-
-
 # --- receipts ------------------------------------------------------------------------------
 
 def acknowledge(uow: UnitOfWork, principal: Principal, delivery_id: int) -> Receipt:
@@ -512,6 +499,10 @@ def acknowledge(uow: UnitOfWork, principal: Principal, delivery_id: int) -> Rece
     audit.append(uow, principal.actor, "routing.acknowledged", subject_type="delivery",
                  subject_id=delivery.id, organisation_id=recipient.id, receipt=receipt.id,
                  kid=kid, manifest_sha256=delivery.manifest_sha256)
+    events.record(uow, events.DeliveryAcknowledged(
+        principal.actor, delivery_id=delivery.id,
+        sender_organisation_id=delivery.sender_organisation_id,
+        recipient_organisation_id=delivery.recipient_organisation_id))
     if delivery.instance_id is not None:
         _notify_sender(uow, principal, delivery, receipt)
     return receipt
@@ -530,74 +521,9 @@ def _mark_acknowledged(uow: UnitOfWork, delivery: Delivery, at: datetime) -> Non
 
 def _notify_sender(uow: UnitOfWork, principal: Principal, delivery: Delivery,
                    receipt: Receipt) -> None:
-    from engine.runtime import service as runtime
-
     runtime.receive_message(
         uow, principal.actor, name=RECEIPT_MESSAGE,
         correlation={"instance_id": delivery.instance_id,
                      "transmission.delivery_id": delivery.id},
         payload={"delivery_id": delivery.id, "receipt_id": receipt.id},
         message_id=f"relais-receipt-{uuid.uuid4()}", from_platform=True)
-
-
-def receipts_of(uow: UnitOfWork, delivery: Delivery) -> list[Receipt]:
-    return list(uow.session.scalars(select(Receipt).where(Receipt.delivery_id == delivery.id)
-                                    .order_by(Receipt.id)))
-
-
-def receipt_summary(uow: UnitOfWork, delivery: Delivery, receipt: Receipt) -> dict[str, Any]:
-    try:
-        verify_receipt(uow, delivery, receipt.statement.encode("utf-8"), receipt.signature)
-        status, code = "valid", None
-    except ReceiptInvalid as exc:
-        status, code = "invalid", exc.code
-    return {"id": receipt.id, "statement": json.loads(receipt.statement),
-            "signature": base64.b64encode(receipt.signature).decode("ascii"),
-            "signer_kid": receipt.signer_kid, "received_at": _iso(receipt.received_at),
-            "signature_status": status, "code": code}
-
-
-def describe_receipt(uow: UnitOfWork, receipt: Receipt) -> dict[str, Any]:
-    delivery = uow.session.get(Delivery, receipt.delivery_id)
-    assert delivery is not None
-    return receipt_summary(uow, delivery, receipt)
-
-
-def verify_receipt(uow: UnitOfWork, delivery: Delivery, statement: bytes,
-                   signature: bytes) -> dict[str, Any]:
-    """Check that (statement, signature) is the recipient organisation's receipt for exactly
-    this delivery's manifest; returns the statement. ReceiptInvalid says what is wrong:
-    `malformed`, `receipt_mismatch` (another envelope, a replay), `wrong_signer`,
-    `unknown_key`, `key_not_valid`, `bad_signature` (forged or altered)."""
-    try:
-        data = envelope.load_canonical(statement)
-        if not isinstance(data, dict) or set(data) != RECEIPT_KEYS \
-                or data["type"] != RECEIPT_TYPE or data["version"] != 1:
-            raise ValueError("receipt")
-        received = datetime.strptime(data["received_at"], envelope.TIME_FORMAT) \
-            .replace(tzinfo=UTC)
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise ReceiptInvalid("malformed", "Accusé de réception illisible ou mal formé.") \
-            from None
-    recipient = uow.session.get(Organisation, delivery.recipient_organisation_id)
-    assert recipient is not None
-    if data["envelope_id"] != delivery.envelope_id \
-            or data["manifest_sha256"] != delivery.manifest_sha256:
-        raise ReceiptInvalid("receipt_mismatch", "Cet accusé de réception concerne un autre "
-                             "envoi : il ne prouve rien pour celui-ci (rejeu refusé).")
-    if data["recipient_organisation"] != recipient.slug:
-        raise ReceiptInvalid("wrong_signer", "Cet accusé de réception n'émane pas de "
-                             f"l'organisation destinataire ({recipient.slug}).")
-    key = keys.public_key_lookup(uow)(data["signer_kid"])
-    problem = _key_problem(key, recipient.slug, received)
-    if problem is not None:
-        raise ReceiptInvalid(problem if problem != "wrong_sender" else "wrong_signer",
-                             "La clé qui a signé cet accusé de réception n'est pas une clé en "
-                             f"service de {recipient.slug}.")
-    assert key is not None
-    try:
-        key.public_key.verify(signature, RECEIPT_CONTEXT + statement)
-    except InvalidSignature:
-        raise ReceiptInvalid("bad_signature", "Signature de l'accusé de réception invalide : "
-                             "il a été falsifié ou modifié.") from None
-    return data

@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from consent_support import add_test_territory, invoke
+from consent_support import REVIEWERS, add_test_territory, invoke
 from helpers import bearer
 from routing_support import TEMPLATES, actions, docx_text, run_outbox, sent
 from sqlalchemy import func, select
@@ -135,11 +135,14 @@ def test_legal_reviews_retention_and_catalogues_through_the_api(client, db, peop
     assert review["status"] == "pending" and review["legal_basis"] == "requisition_60_1"
     _problem(client.post(f"{API}/legal-reviews/{review['id']}/answer", json={
         "decision": "approved"}, headers=people["demo-police"]), 404, "legal_review_not_found")
+    _problem(client.post(f"{API}/legal-reviews/{review['id']}/answer", json={
+        "decision": "approved"}, headers=people["demo-is"]), 403, "legal_review_same_person")
+    reviewer = bearer(db, REVIEWERS["asso-iscg-demo"])
     answered = client.post(f"{API}/legal-reviews/{review['id']}/answer",
-                           json={"decision": "approved"}, headers=people["demo-is"])
+                           json={"decision": "approved"}, headers=reviewer)
     assert answered.status_code == 200 and answered.get_json()["status"] == "approved"
     _problem(client.post(f"{API}/legal-reviews/{review['id']}/answer",
-                         json={"decision": "rejected"}, headers=people["demo-is"]), 409,
+                         json={"decision": "rejected"}, headers=reviewer), 409,
              "legal_review_answered")
 
     _problem(client.get(f"{API}/retention/due", headers=people["demo-is"]), 403,

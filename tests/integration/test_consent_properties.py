@@ -135,6 +135,7 @@ def _build(uow, history: list[dict], basis_records: list[dict]) -> World:
     case = cases.open_case(uow, is_, is_.primary_organisation_id)
     at = uow.now()
     made: list[Consent] = []
+    withdrawals: list[tuple[Consent, datetime]] = []
     for spec in history:
         given_at = at + timedelta(days=spec["given_days"])
         expires = given_at + timedelta(days=spec["expires_after"]) \
@@ -146,9 +147,13 @@ def _build(uow, history: list[dict], basis_records: list[dict]) -> World:
             recipients=sorted(spec["recipients"]), categories=sorted(spec["categories"]),
             channel="oral", decision=spec["decision"], given_at=given_at, expires_at=expires,
             supersedes=previous)
-        if spec["withdrawn_after"] is not None:  # history as it was recorded back then
-            row.withdrawn_at = given_at + timedelta(days=spec["withdrawn_after"])
+        if spec["withdrawn_after"] is not None:
+            withdrawals.append((row, given_at + timedelta(days=spec["withdrawn_after"])))
         made.append(row)
+    # History as it was recorded back then: withdrawals come after the decisions they end
+    # (a decision dated before a withdrawal of its scope can no longer be recorded).
+    for row, withdrawn_at in withdrawals:
+        row.withdrawn_at = withdrawn_at
     made_records = []
     for spec in basis_records:
         author = identity.get_user(uow, spec["author"])

@@ -9,6 +9,7 @@ import json
 import pytest
 from consent_support import (
     AUTHORS,
+    REVIEWERS,
     add_test_territory,
     deploy_diagram,
     invoke,
@@ -68,6 +69,11 @@ def approve(db, record_id, case_id, username, decision="approved"):
         consent.answer_legal_review(uow, principal(uow, username), invoked.review, decision)
 
 
+def reviewer_of(username: str) -> str:
+    """Another professional of `username`'s organisation, holding a reviewer role."""
+    return REVIEWERS[AUTHORS[username][0]]
+
+
 @pytest.mark.parametrize("code", sorted(RECIPIENT))
 def test_each_legal_basis_works_only_for_its_roles(db, code):
     basis = LEGAL_BASES[code]
@@ -77,7 +83,7 @@ def test_each_legal_basis_works_only_for_its_roles(db, code):
         record_id = invoke(db, username, case_id, code, information=information)
         allowed = role in basis.roles
         if allowed and basis.requires_review:
-            approve(db, record_id, case_id, username)
+            approve(db, record_id, case_id, reviewer_of(username))
         if allowed:
             granted = authorize(db, case_id, record_id, RECIPIENT[code])
             assert (granted.legal_basis, granted.legal_basis_record) == (code, record_id)
@@ -162,16 +168,16 @@ def test_a_requisition_is_never_answered_automatically(db):
         consent.answer_legal_review(uow, principal(uow, "demo-police"),
                                     uow.session.get(consent.LegalReview, review_id), "approved")
     with transaction(db) as uow:
-        consent.answer_legal_review(uow, principal(uow, "demo-asso"),
+        consent.answer_legal_review(uow, principal(uow, reviewer_of("demo-asso")),
                                     uow.session.get(consent.LegalReview, review_id), "approved")
     granted = authorize(db, case_id, record_id, "commissariat-demo", categories=("ID", "OFF"))
     assert granted.legal_basis == "requisition_60_1"
     with transaction(db) as uow, pytest.raises(ReviewAlreadyAnswered):
-        consent.answer_legal_review(uow, principal(uow, "demo-asso"),
+        consent.answer_legal_review(uow, principal(uow, reviewer_of("demo-asso")),
                                     uow.session.get(consent.LegalReview, review_id), "rejected")
 
     rejected = invoke(db, "demo-asso", case_id, "requisition_60_1", information="not_applicable")
-    approve(db, rejected, case_id, "demo-asso", decision="rejected")
+    approve(db, rejected, case_id, reviewer_of("demo-asso"), decision="rejected")
     assert refusal(db, case_id, rejected, "commissariat-demo").code == \
         "legal_basis_review_rejected"
     opened = actions(db, "consent.legal_review_opened")

@@ -26,6 +26,7 @@ from engine.consent import rights
 from engine.consent.models import Consent
 from engine.db import transaction
 from engine.documents.render import TEMPLATE_DIRS_ENV
+from engine.dossiers import rights as person_rights
 from engine.identity.errors import PermissionDenied
 from engine.runtime import service as runtime
 
@@ -84,10 +85,10 @@ def test_the_access_export_holds_everything_but_third_parties(db):
     _instance_id, case_id, _delivery_id = sent(db)
     _interview(db, case_id)
     with transaction(db) as uow:
-        file_name, content = rights.access_export(uow, principal(uow, "demo-is"), case_id)
+        file_name, content = person_rights.access_export(uow, principal(uow, "demo-is"), case_id)
         for outsider in ("demo-asso", "demo-admin", "demo-cmp"):
             with pytest.raises(CaseNotFound):
-                rights.access_export(uow, principal(uow, outsider), case_id)
+                person_rights.access_export(uow, principal(uow, outsider), case_id)
     text = docx_text(content)
     assert file_name.startswith("export-S-") and file_name.endswith("-P1.docx")
     for expected in ("Élodie MARKER-ID", "MARKER-SOC", "Élodie Lefèvre-Noël",
@@ -119,7 +120,7 @@ def test_retention_shreds_what_is_due_and_the_dry_run_changes_nothing(db, clock,
     recent = _interview(db)
 
     with transaction(db) as uow:
-        due = {item.case_id: item for item in rights.retention_due(uow)}
+        due = {item.case_id: item for item in person_rights.retention_due(uow)}
     assert set(due) == {old_interview, old_liaison}
     assert due[old_liaison].purposes == ("fiche_liaison",)
     assert due[old_interview].retention_days == 730
@@ -138,7 +139,7 @@ def test_retention_shreds_what_is_due_and_the_dry_run_changes_nothing(db, clock,
     assert len(actions(db, "consent.retention_reviewed")) == 1
 
     with transaction(db) as uow:
-        sweep = rights.sweep_retention(uow, SYSTEM, dry_run=False)
+        sweep = person_rights.sweep_retention(uow, SYSTEM, dry_run=False)
     assert sorted(sweep.shredded) == sorted(due)
     with db.unit_of_work() as uow:
         for case_id in due:
@@ -154,7 +155,7 @@ def test_retention_shreds_what_is_due_and_the_dry_run_changes_nothing(db, clock,
     # Six years on, the victim's dossier is due too, but its instance still runs: held.
     clock.advance(days=6 * 366)
     with transaction(db) as uow:
-        later = rights.sweep_retention(uow, SYSTEM, dry_run=False)
+        later = person_rights.sweep_retention(uow, SYSTEM, dry_run=False)
     assert old_dossier in later.held and old_dossier not in later.shredded
     assert recent in later.shredded
     result = CliRunner().invoke(main, ["retention", "--dry-run", "--json"])

@@ -29,6 +29,7 @@ from engine.documents.render import TEMPLATE_DIRS_ENV
 from engine.identity import service as identity
 from engine.identity.errors import PermissionDenied
 from engine.jobs import outbox
+from engine.routing import notices
 from engine.routing import service as routing
 from engine.routing.models import Delivery
 from engine.runtime import service as runtime
@@ -94,11 +95,11 @@ def test_withdrawal_blocks_cancels_and_notifies(db, clock):
         message = uow.session.scalars(select(Message).where(
             Message.name == "consentement_retire")).one()
         assert json.loads(message.correlation) == {"case_id": case_id}
-        [notice] = consent.notices_for(uow, principal(uow, "demo-asso"))
+        [notice] = notices.notices_for(uow, principal(uow, "demo-asso"))
         assert notice["delivery_id"] == delivery_id and notice["kind"] == "consent_withdrawn"
         assert "retiré le consentement" in notice["message"]
         for outsider in ("demo-is", "demo-itp", "demo-police"):
-            assert consent.notices_for(uow, principal(uow, outsider)) == []
+            assert notices.notices_for(uow, principal(uow, outsider)) == []
     with transaction(db) as uow:  # the copy held is not destroyed by a mere withdrawal
         routing.open_document(uow, principal(uow, "demo-asso"), delivery_id)
 
@@ -140,7 +141,7 @@ def test_withdrawal_with_destruction_shreds_what_the_organisation_holds(db, cloc
         with pytest.raises(CaseKeyDestroyed):
             cases.read_record(uow, principal(uow, "demo-is").actor, case,
                               cases.records_of(uow, case)[0])
-        kinds = sorted(n["kind"] for n in consent.notices_for(uow, principal(uow, "demo-asso")))
+        kinds = sorted(n["kind"] for n in notices.notices_for(uow, principal(uow, "demo-asso")))
         assert kinds == ["consent_withdrawn", "data_destroyed"]
         summary = routing.delivery_summary(uow, principal(uow, "demo-is"), delivery_id)
         assert summary["signature"]["status"] == "valid" and summary["destroyed_at"]

@@ -1,11 +1,13 @@
 """API for consents, legal bases and the person's rights.
 
-Views authenticate, call `engine.consent.service` / `engine.consent.rights`, and shape the
-answers; every rule (who may act, what cascades) lives in the services. Who may call:
+Views authenticate, call `engine.consent.service`, `engine.consent.rights` or
+`engine.dossiers.rights`, and shape the answers; every rule (who may act, what cascades)
+lives in the services. Who may call:
 - a case's consents, receipts, evidence, withdrawal, destruction and access export: the
   professionals of the organisation holding the case (any role but ADMIN); others get the
   same 404 as for an unknown id;
-- legal reviews: the reviewer roles of the basis, in the organisation that invoked it;
+- legal reviews: the reviewer roles of the basis, in the organisation that invoked it,
+  never the person who invoked it;
 - notices: the recipient organisation's members (role targeted by the delivery);
 - the retention dry run: administrators (ids, codes and dates only);
 - the catalogues: any authenticated user.
@@ -13,24 +15,24 @@ answers; every rule (who may act, what cascades) lives in the services. Who may 
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
-from flask import request, send_file
+from flask import request
 
 from engine.consent import rights
 from engine.consent import service as consent
 from engine.consent.catalogue import LEGAL_BASES, PURPOSES
+from engine.dossiers import rights as person_rights
 from engine.errors import Invalid
-from engine.identity.roles import Role
-from engine.identity.service import require_role
+from engine.routing import notices as holder_notices
 from engine.web.api.auth import auth, current
 from engine.web.api.views import bp
 from engine.web.context import uow
+from engine.web.downloads import attachment
 from engine.web.idempotency import idempotent
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -152,13 +154,6 @@ class LegalBasisOut(Schema):
     requires_review = Boolean()
 
 
-def _docx(file_name: str, content: bytes) -> Any:
-    response = send_file(io.BytesIO(content), mimetype=DOCX, as_attachment=True,
-                         download_name=file_name, etag=False, max_age=None)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _cascade(cascade: consent.Cascade) -> dict[str, Any]:
     return {"cancelled_outbox": list(cascade.cancelled_outbox),
             "notified_deliveries": list(cascade.notified_deliveries),
@@ -217,7 +212,7 @@ def receipt(consent_id: int) -> Any:
     row = consent.visible_consent(uow(), current(), consent_id)
     file_name, content = rights.consent_receipt(uow(), current(), row)
     uow().commit()
-    return _docx(file_name, content)
+    return attachment(content, DOCX, file_name)
 
 
 @bp.post("/consents/<int:consent_id>/evidence")
@@ -251,11 +246,7 @@ def read_evidence(consent_id: int) -> Any:
     row = consent.visible_consent(uow(), current(), consent_id)
     evidence = consent.read_evidence(uow(), current(), row)
     uow().commit()
-    response = send_file(io.BytesIO(evidence.content), mimetype=evidence.media_type,
-                         as_attachment=True, download_name=evidence.file_name, etag=False,
-                         max_age=None)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(evidence.content, evidence.media_type, evidence.file_name)
 
 
 # --- the person's rights -------------------------------------------------------------------
@@ -269,12 +260,9 @@ def read_evidence(consent_id: int) -> Any:
         responses={200: {"description": "L'export", "content": {DOCX: {}}}})
 def access_export(case_id: int) -> Any:
     person = request.args.get("person", consent.DEFAULT_PERSON)
-    if not consent.PERSON_RE.fullmatch(person):
-        raise Invalid("Personne invalide : P1, P2…",
-                      [{"field": "person", "message": "Pseudonyme P1, P2… attendu."}])
-    file_name, content = rights.access_export(uow(), current(), case_id, person)
+    file_name, content = person_rights.access_export(uow(), current(), case_id, person)
     uow().commit()
-    return _docx(file_name, content)
+    return attachment(content, DOCX, file_name)
 
 
 @bp.post("/cases/<int:case_id>/destruction")
@@ -286,12 +274,8 @@ def access_export(case_id: int) -> Any:
         "de la situation, y compris les copies détenues par les destinataires, qui en sont "
         "avertis. Confirmez en renvoyant la référence de la situation.")
 def destruction(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    principal = current()
-    case = consent.visible_case(uow(), principal, case_id)
-    if body["confirm_reference"] != case.reference:
-        raise Invalid("Confirmation incorrecte : recopiez la référence de la situation.",
-                      [{"field": "confirm_reference", "message": "Référence différente."}])
-    answer = _cascade(consent.request_destruction(uow(), principal, case))
+    answer = _cascade(consent.confirm_destruction(uow(), current(), case_id,
+                                                  body["confirm_reference"]))
     uow().commit()
     return answer
 
@@ -301,7 +285,7 @@ def destruction(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @bp.output(NoticeOut(many=True))
 @bp.doc(summary="Avis aux destinataires : consentement retiré, données détruites")
 def notices() -> list[dict[str, Any]]:
-    return consent.notices_for(uow(), current())
+    return holder_notices.notices_for(uow(), current())
 
 
 # --- legal reviews -------------------------------------------------------------------------
@@ -340,9 +324,7 @@ def answer_review(review_id: int, body: dict[str, Any]) -> dict[str, Any]:
         description="Ce que `relais retention` détruirait maintenant ; rien n'est modifié. "
         "Journalisé.")
 def retention_due() -> dict[str, Any]:
-    principal = current()
-    require_role(principal, Role.ADMIN)
-    sweep = rights.sweep_retention(uow(), principal.actor, dry_run=True)
+    sweep = person_rights.review_retention(uow(), current())
     uow().commit()
     return {"at": sweep.at.isoformat(), "dry_run": True,
             "due": [item.as_dict() for item in sweep.due]}
