@@ -38,6 +38,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Créer ou mettre à jour le schéma, les clés embarquées et la clé de la plateforme."""
+    from engine.audit import pin
     from engine.platform import initialise
 
     settings = Settings.from_env()
@@ -46,6 +47,10 @@ def init() -> None:
     except RelaisError as exc:
         _fail(exc.message)
     click.echo(f"Relais initialisé ({settings.dialect}, données : {settings.home}).")
+    pinned = pin.read_pins(pin.pin_file(settings.master_key_file))
+    click.echo(f"Clé des points de contrôle du journal : empreinte {', '.join(pinned)} "
+               f"(épinglée dans {pin.pin_file(settings.master_key_file)} ; gardez-en une copie "
+               "hors ligne avec la clé maîtresse).")
 
 
 @main.command()
@@ -123,14 +128,27 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Vérifier toute la chaîne et les points de contrôle signés."""
+@click.option("--trusted-key", "trusted_key", metavar="EMPREINTE",
+              help="Empreinte SHA-256 de la clé de la plateforme, conservée hors ligne "
+                   "(sinon RELAIS_AUDIT_TRUSTED_KEY, sinon le fichier épinglé par « init »).")
+def audit_verify(trusted_key: str | None) -> None:
+    """Vérifier toute la chaîne et les points de contrôle signés par la clé de confiance."""
+    import os
+
+    from engine.audit import pin
     from engine.audit import service as audit_service
     from engine.platform import connect
 
-    db = connect(Settings.from_env())
+    settings = Settings.from_env()
+    try:
+        trusted, source = pin.trusted_fingerprints(trusted_key, os.environ,
+                                                   settings.master_key_file)
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(f"Clé de confiance ({source}) : {', '.join(trusted)}")
+    db = connect(settings)
     with db.unit_of_work() as uow:
-        result = audit_service.verify(uow)
+        result = audit_service.verify(uow, trusted)
     if result.ok:
         click.echo(f"Journal intègre : {result.entries} lignes, {result.checkpoints} points "
                    "de contrôle signés vérifiés.")

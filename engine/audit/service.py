@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -129,6 +129,7 @@ class Verification:
     checkpoints: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    trusted: tuple[str, ...] = ()
 
 
 def _entries(uow: UnitOfWork, batch: int = 2000) -> Iterator[AuditEntry]:
@@ -143,8 +144,13 @@ def _entries(uow: UnitOfWork, batch: int = 2000) -> Iterator[AuditEntry]:
         uow.session.expunge_all()
 
 
-def verify(uow: UnitOfWork) -> Verification:
-    """Walk the whole chain and every checkpoint; report the first bad sequence number."""
+def verify(uow: UnitOfWork, trusted: Collection[str] | None = None) -> Verification:
+    """Walk the whole chain and every checkpoint; report the first bad sequence number.
+
+    Checkpoints count only when signed by a key whose fingerprint is in `trusted` (given from
+    outside the database); by default, the platform keys the master key proves its own."""
+    anchor = tuple(sorted(trusted if trusted is not None
+                          else keys.proven_platform_fingerprints(uow, uow.master)))
     prev, expected, hashes_at = GENESIS, 1, {}
     checkpoints = uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).all()
     wanted = {cp.seq for cp in checkpoints}
@@ -152,38 +158,45 @@ def verify(uow: UnitOfWork) -> Verification:
     for entry in _entries(uow):
         if entry.seq != expected:
             return Verification(False, count, len(checkpoints), expected,
-                                f"ligne {expected} manquante (la suivante est {entry.seq})")
+                                f"ligne {expected} manquante (la suivante est {entry.seq})", anchor)
         if entry.prev_hash != prev:
             return Verification(False, count, len(checkpoints), entry.seq,
-                                "le chaînage vers la ligne précédente est rompu")
+                                "le chaînage vers la ligne précédente est rompu", anchor)
         if entry_hash(prev, entry) != entry.hash:
             return Verification(False, count, len(checkpoints), entry.seq,
-                                "le contenu de la ligne ne correspond plus à son empreinte")
+                                "le contenu de la ligne ne correspond plus à son empreinte", anchor)
         if entry.seq in wanted:
             hashes_at[entry.seq] = entry.hash
         prev, expected, count = entry.hash, expected + 1, count + 1
-    return _verify_checkpoints(uow, checkpoints, hashes_at, count)
+    bad = _verify_checkpoints(uow, checkpoints, hashes_at, count, anchor)
+    if bad is not None:
+        return Verification(False, count, len(checkpoints), bad[0], bad[1], anchor)
+    return Verification(True, count, len(checkpoints), trusted=anchor)
 
 
-def _verify_checkpoints(uow: UnitOfWork, checkpoints: list[AuditCheckpoint],
-                        hashes_at: dict[int, str], count: int) -> Verification:
+def _verify_checkpoints(uow: UnitOfWork, checkpoints: Sequence[AuditCheckpoint],
+                        hashes_at: dict[int, str], count: int,
+                        anchor: Collection[str]) -> tuple[int, str] | None:
+    """(first bad seq, reason) of the first checkpoint that does not hold, else None."""
+    if count and not checkpoints:
+        return 1, "aucun point de contrôle signé"
     for cp in checkpoints:
+        found = keys.signing_key_fingerprint(uow, cp.kid)
+        if found is None:
+            return cp.seq, f"point de contrôle signé par une clé inconnue ({cp.kid})"
+        if found not in anchor:
+            return cp.seq, (f"point de contrôle signé par une clé qui n'est pas la clé de "
+                            f"confiance (empreinte {found})")
         public = keys.public_signing_key(uow, cp.kid)
-        if public is None:
-            return Verification(False, count, len(checkpoints), cp.seq,
-                                f"point de contrôle signé par une clé inconnue ({cp.kid})")
         try:
             public.verify(cp.signature, _checkpoint_message(cp.seq, cp.hash, cp.created_at))
         except InvalidSignature:
-            return Verification(False, count, len(checkpoints), cp.seq,
-                                "signature du point de contrôle invalide")
+            return cp.seq, "signature du point de contrôle invalide"
         if cp.seq > count:
-            return Verification(False, count, len(checkpoints), count + 1,
-                                f"journal tronqué : le point de contrôle couvre la ligne {cp.seq}")
+            return count + 1, f"journal tronqué : le point de contrôle couvre la ligne {cp.seq}"
         if hashes_at.get(cp.seq) != cp.hash:
-            return Verification(False, count, len(checkpoints), cp.seq,
-                                "la ligne ne correspond plus au point de contrôle signé")
-    return Verification(True, count, len(checkpoints))
+            return cp.seq, "la ligne ne correspond plus au point de contrôle signé"
+    return None
 
 
 def last_seq(uow: UnitOfWork) -> int:
