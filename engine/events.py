@@ -152,7 +152,8 @@ def load_handlers() -> None:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:  # a handler module that fails on its own imports is a bug
+            # absent module (or package) tolerated; one failing on its own imports is a bug
+            if exc.name is None or not (name + ".").startswith(exc.name + "."):
                 raise
     _loaded = True
 

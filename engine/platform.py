@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.audit import pin
+from engine.audit import pin, roles
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.clock import Clock
@@ -23,8 +23,10 @@ def connect(settings: Settings, clock: Clock | None = None) -> Database:
     return Database(settings.database_url, clock=clock, master=master)
 
 
-def initialise(settings: Settings, clock: Clock | None = None) -> Database:
-    """`relais init`: keys, schema, platform signing key. Safe to run again."""
+def initialise(settings: Settings, clock: Clock | None = None, *, audit_owner: str | None = None,
+               app_role: str | None = None) -> Database:
+    """`relais init`: keys, schema, platform signing key (pinned beside the master key), and
+    on request the audit tables handed to another PostgreSQL role. Safe to run again."""
     settings.home.mkdir(parents=True, exist_ok=True)
     if not settings.master_key_file.exists():
         if not settings.embedded:
@@ -43,6 +45,9 @@ def initialise(settings: Settings, clock: Clock | None = None) -> Database:
                          subject_id=pair.kid)
             audit.checkpoint(uow)
     pin_platform_key(db, settings)
+    if audit_owner:
+        with transaction(db) as uow:
+            roles.hand_over(uow, audit_owner, app_role)
     return db
 
 

@@ -45,7 +45,8 @@ def _rewrite_and_resign(db, seq: int) -> str:
     kid = "platform-sign-" + keys.fingerprint(public)[:16]
     with db.unit_of_work() as uow:
         entries = list(uow.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
-        checkpoints = list(uow.session.scalars(select(AuditCheckpoint)))
+        checkpoints = list(uow.session.scalars(select(AuditCheckpoint)
+                                               .order_by(AuditCheckpoint.id)))
         prev = audit.GENESIS
         for entry in entries:
             if entry.seq == seq:
@@ -53,10 +54,14 @@ def _rewrite_and_resign(db, seq: int) -> str:
             if entry.seq >= seq:
                 entry.prev_hash, entry.hash = prev, audit.entry_hash(prev, entry)
             prev = entry.hash
-        hashes = {e.seq: e.hash for e in entries}
-        forged = [{"id": cp.id, "hash": hashes[cp.seq], "kid": kid,
-                   "signature": attacker.sign(audit._checkpoint_message(
-                       cp.seq, hashes[cp.seq], cp.created_at))} for cp in checkpoints]
+        hashes, prev_cp, forged = {e.seq: e.hash for e in entries}, audit.GENESIS, []
+        for cp in checkpoints:  # re-sign the chain of checkpoints too
+            cp.hash, cp.kid = hashes[cp.seq], kid
+            cp.prev_hash = prev_cp if cp.number is not None else None
+            cp.signature = attacker.sign(audit.checkpoint_message(audit.signed_fields(cp)))
+            prev_cp = audit.checkpoint_hash(cp)
+            forged.append({"id": cp.id, "hash": cp.hash, "kid": kid, "prev": cp.prev_hash,
+                           "signature": cp.signature})
         rows = [{"seq": e.seq, "action": e.action, "prev_hash": e.prev_hash, "hash": e.hash}
                 for e in entries if e.seq >= seq]
         created_at = uow.now()
@@ -69,7 +74,7 @@ def _rewrite_and_resign(db, seq: int) -> str:
                      {"kid": kid, "public": public, "wrapped": b"\0" * 60,
                       "at": created_at.replace(tzinfo=None)})
         conn.execute(text("UPDATE audit_checkpoint SET hash = :hash, kid = :kid, "
-                          "signature = :signature WHERE id = :id"), forged)
+                          "prev_hash = :prev, signature = :signature WHERE id = :id"), forged)
         conn.commit()
     return keys.fingerprint(public)
 
