@@ -1,13 +1,15 @@
-"""The audit trail: who did what, when, on which subject, under which consent or basis.
+"""Audit checkpoints and verification: the chain's head signed with the platform key.
 
 Guarantees:
-- `append` writes in the caller's unit of work, so a change and its audit row commit or roll
-  back together (invariant 3).
-- Each row's hash covers the previous row's hash and the row's canonical content; a modified,
-  deleted or inserted row breaks the chain at that sequence number.
-- Checkpoints sign (seq, hash) with the platform Ed25519 key: truncating the tail or
-  rewriting the whole chain is detected against the last checkpoint.
-- Details hold identifiers, codes and enumerations only; never personal data or free text.
+- A checkpoint signs (number, seq, hash, date, previous checkpoint's hash, key id) with the
+  platform Ed25519 key: checkpoints form their own chain, so a deleted one is detected, and
+  rows up to a checkpoint cannot be cut or rewritten without the signature failing.
+- Verification believes a checkpoint only when its key's fingerprint is given from outside
+  the database (engine.audit.pin) — or, in process, proven by the master key.
+- Rows after the last checkpoint (the uncovered tail) are reported; the scheduler keeps it
+  under a minute. Exported checkpoints let partners witness the log (`witness_problem`).
+
+The chain itself (append, hashing) is engine.audit.chain, re-exported here for callers.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,96 +25,32 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from engine import events
+from engine.audit import chain
+from engine.audit.chain import (
+    GENESIS,
+    SYSTEM,
+    Actor,
+    append,
+    entry_hash,
+    last_checkpoint_seq,
+    last_seq,
+    lock_chain,
+    write_pending,
+)
 from engine.audit.errors import AuditError
 from engine.audit.models import AuditCheckpoint, AuditEntry
+from engine.canonical import canonical_json
 from engine.db import UnitOfWork
 from engine.keys import service as keys
 
-GENESIS = "0" * 64
-# Serialises appends across PostgreSQL sessions (arbitrary constant: "RELAIS" in hex-ish).
-ADVISORY_LOCK_ID = 0x52454C414953
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user (with the token they used, if any) or the platform itself."""
-
-    user_id: int | None
-    label: str
-    organisation_id: int | None = None
-    via_token_id: int | None = None
-
-
-SYSTEM = Actor(user_id=None, label="système")
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _content(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq, "at": entry.at.isoformat(), "actor_user_id": entry.actor_user_id,
-        "actor_label": entry.actor_label, "via_token_id": entry.via_token_id,
-        "organisation_id": entry.organisation_id, "action": entry.action,
-        "subject_type": entry.subject_type, "subject_id": entry.subject_id,
-        "details": json.loads(entry.details),
-    }
-
-
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    return hashlib.sha256((prev_hash + "\n" + canonical_json(_content(entry))).encode()).hexdigest()
-
-
-def append(uow: UnitOfWork, actor: Actor, action: str, *, subject_type: str | None = None,
-           subject_id: object = None, organisation_id: int | None = None,
-           **details: Any) -> AuditEntry:
-    """Add one row to the chain inside the caller's transaction.
-
-    The first append of a transaction takes the chain's lock and reads its head; later
-    appends of the same transaction continue from the head it keeps (`uow.audit_head`, reset
-    by commit and rollback), saving two round trips per row.
-    """
-    session = uow.session
-    last = uow.audit_head
-    if last is None:
-        _lock_chain(uow)
-        row = session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        last = (row.seq, row.hash) if row else (0, GENESIS)
-    # Microseconds dropped: every engine stores them alike, so the hash recomputes exactly.
-    now = uow.now()
-    at = now.replace(microsecond=(now.microsecond // 1000) * 1000)
-    entry = AuditEntry(
-        seq=last[0] + 1, at=at, actor_user_id=actor.user_id,
-        actor_label=actor.label, via_token_id=actor.via_token_id or uow.via_token_id,
-        organisation_id=organisation_id if organisation_id is not None else actor.organisation_id,
-        action=action, subject_type=subject_type,
-        subject_id=None if subject_id is None else str(subject_id),
-        details=canonical_json(details), prev_hash=last[1],
-    )
-    entry.hash = entry_hash(entry.prev_hash, entry)
-    session.add(entry)
-    session.flush()
-    uow.audit_head = (entry.seq, entry.hash)
-    return entry
-
+__all__ = ["GENESIS", "SYSTEM", "Actor", "append", "entry_hash", "last_checkpoint_seq",
+           "last_seq", "write_pending"]  # the chain's API, re-exported for callers
 
 CHECKPOINT_TYPE = "relais-audit-checkpoint"
 CHECKPOINT_VERSION = 2
-
-
-def _lock_chain(uow: UnitOfWork) -> None:
-    """Serialise writers of the chain (appends and checkpoints) until this transaction ends."""
-    if uow.dialect == "postgresql":
-        uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
-    elif uow.dialect == "sqlite":
-        # A write that changes nothing takes SQLite's write lock (waiting its turn).
-        uow.session.execute(text("UPDATE audit_entry SET seq = seq WHERE 0 = 1"))
 
 
 def signed_fields(cp: AuditCheckpoint) -> dict[str, Any]:
@@ -127,7 +64,7 @@ def signed_fields(cp: AuditCheckpoint) -> dict[str, Any]:
 
 
 def checkpoint_message(fields: dict[str, Any]) -> bytes:
-    return canonical_json(fields).encode()
+    return canonical_json(fields)
 
 
 def checkpoint_hash(cp: AuditCheckpoint) -> str:
@@ -138,7 +75,7 @@ def checkpoint_hash(cp: AuditCheckpoint) -> str:
 def checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
     """Sign the current head of the chain with the platform key, chained to the previous
     checkpoint; None on an empty log. Publishes `AuditCheckpointed`."""
-    _lock_chain(uow)
+    lock_chain(uow)
     head = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
     if head is None:
         return None
@@ -247,18 +184,6 @@ class Verification:
     uncovered: int = 0  # rows after the last checkpoint: only witnesses protect them
 
 
-def _entries(uow: UnitOfWork, batch: int = 2000) -> Iterator[AuditEntry]:
-    after = 0
-    while True:
-        rows = uow.session.scalars(select(AuditEntry).where(AuditEntry.seq > after)
-                                   .order_by(AuditEntry.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].seq
-        uow.session.expunge_all()
-
-
 def verify(uow: UnitOfWork, trusted: Collection[str] | None = None) -> Verification:
     """Walk the whole chain and every checkpoint; report the first bad sequence number.
 
@@ -267,30 +192,13 @@ def verify(uow: UnitOfWork, trusted: Collection[str] | None = None) -> Verificat
     anchor = tuple(sorted(trusted if trusted is not None
                           else keys.proven_platform_fingerprints(uow, uow.master)))
     checkpoints = uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
-    wanted = {cp.seq for cp in checkpoints}
-    prev, expected, hashes_at, count = GENESIS, 1, {}, 0
-    for entry in _entries(uow):
-        bad = _bad_entry(entry, expected, prev)
-        if bad is not None:
-            return Verification(False, count, len(checkpoints), bad[0], bad[1], anchor)
-        if entry.seq in wanted:
-            hashes_at[entry.seq] = entry.hash
-        prev, expected, count = entry.hash, expected + 1, count + 1
-    bad = _bad_checkpoints(uow, checkpoints, hashes_at, count, anchor)
+    found = chain.walk(uow, {cp.seq for cp in checkpoints})
+    bad = found.bad or _bad_checkpoints(uow, checkpoints, found.hashes_at, found.count, anchor)
     if bad is not None:
-        return Verification(False, count, len(checkpoints), bad[0], bad[1], anchor)
+        return Verification(False, found.count, len(checkpoints), bad[0], bad[1], anchor)
     covered = max((cp.seq for cp in checkpoints), default=0)
-    return Verification(True, count, len(checkpoints), trusted=anchor, uncovered=count - covered)
-
-
-def _bad_entry(entry: AuditEntry, expected: int, prev: str) -> tuple[int, str] | None:
-    if entry.seq != expected:
-        return expected, f"ligne {expected} manquante (la suivante est {entry.seq})"
-    if entry.prev_hash != prev:
-        return entry.seq, "le chaînage vers la ligne précédente est rompu"
-    if entry_hash(prev, entry) != entry.hash:
-        return entry.seq, "le contenu de la ligne ne correspond plus à son empreinte"
-    return None
+    return Verification(True, found.count, len(checkpoints), trusted=anchor,
+                        uncovered=found.count - covered)
 
 
 def _bad_checkpoints(uow: UnitOfWork, checkpoints: Sequence[AuditCheckpoint],
@@ -339,11 +247,3 @@ def _bad_signature(uow: UnitOfWork, cp: AuditCheckpoint, anchor: Collection[str]
     except InvalidSignature:
         return "signature du point de contrôle invalide"
     return None
-
-
-def last_seq(uow: UnitOfWork) -> int:
-    return uow.session.scalar(select(func.max(AuditEntry.seq))) or 0
-
-
-def last_checkpoint_seq(uow: UnitOfWork) -> int:
-    return uow.session.scalar(select(func.max(AuditCheckpoint.seq))) or 0

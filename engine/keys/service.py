@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from sqlalchemy import select
 
-from engine.audit import service as audit
+from engine.audit import chain as audit
 from engine.db import UnitOfWork
 from engine.documents import envelope
 from engine.errors import Conflict
@@ -33,7 +33,7 @@ from engine.keys.master import MasterKey
 from engine.keys.models import KeyPair
 
 if TYPE_CHECKING:
-    from engine.audit.service import Actor
+    from engine.audit.chain import Actor
 
 __all__ = ["fingerprint", "verify_directory"]  # re-exported for callers of this service
 
