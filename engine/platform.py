@@ -6,6 +6,7 @@ from pathlib import Path
 
 from engine.audit import pin, roles
 from engine.audit import service as audit
+from engine.audit.errors import AuditOwnershipRefused
 from engine.audit.service import SYSTEM, Actor
 from engine.clock import Clock
 from engine.config import Settings
@@ -27,6 +28,8 @@ def initialise(settings: Settings, clock: Clock | None = None, *, audit_owner: s
                app_role: str | None = None) -> Database:
     """`relais init`: keys, schema, platform signing key (pinned beside the master key), and
     on request the audit tables handed to another PostgreSQL role. Safe to run again."""
+    if audit_owner and settings.dialect != "postgresql":
+        raise AuditOwnershipRefused("--audit-owner ne s'applique qu'à PostgreSQL.")
     settings.home.mkdir(parents=True, exist_ok=True)
     if not settings.master_key_file.exists():
         if not settings.embedded:

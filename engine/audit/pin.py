@@ -17,16 +17,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.audit.errors import AuditError
+from engine.audit.errors import NoTrustAnchor
 
 ENV = "RELAIS_AUDIT_TRUSTED_KEY"
 SUFFIX = ".audit-pin"
 FINGERPRINT_RE = re.compile(r"[0-9a-f]{64}")
 
-
-class NoTrustAnchor(AuditError):
-    code = "audit_no_trust_anchor"
-    status = 400
 
 
 def pin_file(master_key_file: Path) -> Path:

@@ -15,17 +15,13 @@ import re
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from engine.audit.errors import AuditError
+from engine.audit.errors import AuditOwnershipRefused
 from engine.db import UnitOfWork
 
 TABLES = ("audit_entry", "audit_checkpoint")
 SEQUENCE = "audit_checkpoint_id_seq"
 ROLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,62}")
 
-
-class AuditOwnershipRefused(AuditError):
-    code = "audit_ownership_refused"
-    status = 400
 
 
 def _quoted(role: str) -> str:

@@ -252,3 +252,15 @@ def test_init_can_give_the_audit_tables_to_another_postgresql_role(db, settings)
                 conn.execute(text(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER'))
                 conn.execute(text(f'DROP OWNED BY "{role}"'))
                 conn.execute(text(f'DROP ROLE "{role}"'))
+
+
+def test_audit_owner_is_refused_outside_postgresql_before_anything_is_done(monkeypatch,
+                                                                          tmp_path):
+    home = tmp_path / "home"
+    for name in ("RELAIS_DATABASE_URL", "RELAIS_MASTER_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RELAIS_HOME", str(home))
+    result = CliRunner().invoke(main, ["init", "--audit-owner", "relais_audit"])
+    assert result.exit_code == 2
+    assert "ne s'applique qu'à PostgreSQL" in result.stderr
+    assert not home.exists()
