@@ -49,24 +49,28 @@ class Actor:
 SYSTEM = Actor(user_id=None, label="système")
 
 
-def _content(entry: AuditEntry, details: Any) -> dict[str, Any]:
-    return {
-        "seq": entry.seq, "at": entry.at.isoformat(), "actor_user_id": entry.actor_user_id,
-        "actor_label": entry.actor_label, "via_token_id": entry.via_token_id,
-        "organisation_id": entry.organisation_id, "action": entry.action,
-        "subject_type": entry.subject_type, "subject_id": entry.subject_id,
-        "details": details,
-    }
+def _halves(entry: AuditEntry, details: Any) -> tuple[bytes, bytes]:
+    """The row's canonical content on either side of "seq" (keys sort as: action … at,
+    details, organisation_id | seq | subject_id, subject_type, via_token_id): computed once
+    when the row is appended, so numbering at commit only splices the number in — and a
+    caller changing its `details` objects afterwards cannot change what is hashed."""
+    before = {"action": entry.action, "actor_label": entry.actor_label,
+              "actor_user_id": entry.actor_user_id, "at": entry.at.isoformat(),
+              "details": details, "organisation_id": entry.organisation_id}
+    after = {"subject_id": entry.subject_id, "subject_type": entry.subject_type,
+             "via_token_id": entry.via_token_id}
+    return canonical_json(before), canonical_json(after)
 
 
-def _hash(prev_hash: str, entry: AuditEntry, details: Any) -> str:
-    return hashlib.sha256(prev_hash.encode() + b"\n"
-                          + canonical_json(_content(entry, details))).hexdigest()
+def _hash(prev_hash: str, seq: int, halves: tuple[bytes, bytes]) -> str:
+    """SHA-256 of prev_hash, a newline and the canonical JSON of the whole row content."""
+    content = b"%s,\"seq\":%d,%s" % (halves[0][:-1], seq, halves[1][1:])
+    return hashlib.sha256(prev_hash.encode() + b"\n" + content).hexdigest()
 
 
 def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    """The hash of a stored row, recomputed from its stored details."""
-    return _hash(prev_hash, entry, json.loads(entry.details))
+    """The hash of a stored row, recomputed from its stored values."""
+    return _hash(prev_hash, entry.seq, _halves(entry, json.loads(entry.details)))
 
 
 def append(uow: UnitOfWork, actor: Actor, action: str, *, subject_type: str | None = None,
@@ -92,7 +96,7 @@ def append(uow: UnitOfWork, actor: Actor, action: str, *, subject_type: str | No
     )
     if write_pending not in uow.before_commit:
         uow.before_commit.append(write_pending)
-    uow.audit_pending.append((entry, details))
+    uow.audit_pending.append((entry, _halves(entry, details)))
     return entry
 
 
@@ -110,10 +114,10 @@ def write_pending(uow: UnitOfWork) -> None:
         ).first()
         uow.audit_head = (row.seq, row.hash) if row else (0, GENESIS)
     seq, prev = uow.audit_head
-    for entry, details in pending:
+    for entry, halves in pending:
         seq += 1
         entry.seq, entry.prev_hash = seq, prev
-        entry.hash = prev = _hash(prev, entry, details)
+        entry.hash = prev = _hash(prev, seq, halves)
     uow.session.execute(insert(AuditEntry), [_row(entry) for entry, _ in pending])
     uow.audit_head = (seq, prev)
 

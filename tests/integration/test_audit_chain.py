@@ -264,3 +264,13 @@ def test_audit_owner_is_refused_outside_postgresql_before_anything_is_done(monke
     assert result.exit_code == 2
     assert "ne s'applique qu'à PostgreSQL" in result.stderr
     assert not home.exists()
+
+
+def test_details_a_caller_changes_after_append_are_hashed_as_appended(db):
+    kids = ["x25519-a"]
+    with transaction(db) as uow:
+        row = audit.append(uow, SYSTEM, "test.mutated", kids=kids)
+        kids.append("x25519-b")  # after the append, before the commit writes the row
+    assert json.loads(row.details) == {"kids": ["x25519-a"]}
+    with db.unit_of_work() as uow:
+        assert audit.verify(uow).ok
