@@ -36,16 +36,28 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
+@click.option("--audit-owner", metavar="RÔLE",
+              help="PostgreSQL : rôle propriétaire des tables du journal d'audit (distinct du "
+                   "rôle de l'application, qui n'y garde que SELECT et INSERT).")
+@click.option("--app-role", metavar="RÔLE",
+              help="Avec --audit-owner : rôle de l'application (par défaut, le rôle connecté).")
+def init(audit_owner: str | None, app_role: str | None) -> None:
     """Créer ou mettre à jour le schéma, les clés embarquées et la clé de la plateforme."""
+    from engine.audit import pin
     from engine.platform import initialise
 
     settings = Settings.from_env()
     try:
-        initialise(settings)
+        initialise(settings, audit_owner=audit_owner, app_role=app_role)
     except RelaisError as exc:
         _fail(exc.message)
     click.echo(f"Relais initialisé ({settings.dialect}, données : {settings.home}).")
+    if audit_owner:
+        click.echo(f"Tables du journal d'audit confiées au rôle {audit_owner}.")
+    pinned = pin.read_pins(pin.pin_file(settings.master_key_file))
+    click.echo(f"Clé des points de contrôle du journal : empreinte {', '.join(pinned)} "
+               f"(épinglée dans {pin.pin_file(settings.master_key_file)} ; gardez-en une copie "
+               "hors ligne avec la clé maîtresse).")
 
 
 @main.command()
@@ -123,25 +135,60 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Vérifier toute la chaîne et les points de contrôle signés."""
+@click.option("--trusted-key", "trusted_key", metavar="EMPREINTE",
+              help="Empreinte SHA-256 de la clé de la plateforme, conservée hors ligne "
+                   "(sinon RELAIS_AUDIT_TRUSTED_KEY, sinon le fichier épinglé par « init »).")
+@click.option("--witness", "witnesses", multiple=True, type=click.File(encoding="utf-8"),
+              help="Point de contrôle exporté (relais audit checkpoint --export) et gardé par "
+                   "un partenaire : le journal doit toujours le contenir. Répétable.")
+def audit_verify(trusted_key: str | None, witnesses: tuple) -> None:
+    """Vérifier toute la chaîne et les points de contrôle signés par la clé de confiance."""
+    import json
+    import os
+
+    from engine.audit import pin
     from engine.audit import service as audit_service
     from engine.platform import connect
 
-    db = connect(Settings.from_env())
+    settings = Settings.from_env()
+    try:
+        trusted, source = pin.trusted_fingerprints(trusted_key, os.environ,
+                                                   settings.master_key_file)
+        docs = [json.load(fh) for fh in witnesses]
+    except ValueError:
+        _fail("témoin illisible : JSON attendu (relais audit checkpoint --export).")
+    except RelaisError as exc:
+        _fail(exc.message)
+    click.echo(f"Clé de confiance ({source}) : {', '.join(trusted)}")
+    db = connect(settings)
     with db.unit_of_work() as uow:
-        result = audit_service.verify(uow)
-    if result.ok:
-        click.echo(f"Journal intègre : {result.entries} lignes, {result.checkpoints} points "
-                   "de contrôle signés vérifiés.")
-        return
-    click.echo(f"Journal altéré à la ligne {result.first_bad_seq} : {result.reason}.", err=True)
-    sys.exit(1)
+        result = audit_service.verify(uow, trusted)
+        try:
+            problems = [audit_service.witness_problem(uow, doc, trusted) for doc in docs]
+        except RelaisError as exc:
+            _fail(exc.message)
+    if not result.ok:
+        click.echo(f"Journal altéré à la ligne {result.first_bad_seq} : {result.reason}.",
+                   err=True)
+        sys.exit(1)
+    for problem in filter(None, problems):
+        click.echo(f"Témoin non retrouvé : {problem}.", err=True)
+    if any(problems):
+        sys.exit(1)
+    click.echo(f"Journal intègre : {result.entries} lignes, {result.checkpoints} points "
+               f"de contrôle signés vérifiés, {len(docs)} témoin(s) retrouvé(s). "
+               f"Queue non couverte : {result.uncovered} ligne(s) après le dernier point "
+               "de contrôle.")
 
 
 @audit.command("checkpoint")
-def audit_checkpoint() -> None:
+@click.option("--export", "as_export", is_flag=True,
+              help="Afficher le point de contrôle le plus récent en JSON, à remettre aux "
+                   "partenaires (signé d'abord la tête du journal si elle a avancé).")
+def audit_checkpoint(as_export: bool) -> None:
     """Signer la tête actuelle du journal avec la clé de la plateforme."""
+    import json
+
     from engine.audit import service as audit_service
     from engine.db import transaction
     from engine.platform import connect
@@ -149,10 +196,16 @@ def audit_checkpoint() -> None:
     db = connect(Settings.from_env())
     try:
         with transaction(db) as uow:
-            cp = audit_service.checkpoint(uow)
+            cp = (audit_service.current_checkpoint if as_export
+                  else audit_service.checkpoint)(uow)
+            doc = audit_service.export(uow, cp) if as_export and cp else None
     except RelaisError as exc:
         _fail(exc.message)
-    click.echo(f"Point de contrôle signé à la ligne {cp.seq}." if cp else "Journal vide.")
+    if doc is not None:
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"Point de contrôle n° {cp.number} signé à la ligne {cp.seq}." if cp
+                   else "Journal vide.")
 
 
 

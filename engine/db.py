@@ -7,7 +7,7 @@ rolls the whole of it back, so a failed request leaves no half-written state.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -99,8 +99,13 @@ class UnitOfWork:
         self.session: Session = db.sessions()
         # Who acts, for the audit trail: set by the web/CLI layer, never by a service.
         self.via_token_id: int | None = None
-        # The audit chain's head as this transaction left it (see audit.append).
+        self.session.info["uow"] = self
+        # Audit rows appended by this transaction, written at commit (see audit.append), and
+        # the chain's head once written (the chain's lock is then held until the end).
+        self.audit_pending: list[tuple[Any, Any]] = []
         self.audit_head: tuple[int, str] | None = None
+        # Steps run at commit after the domain events and before the database commit.
+        self.before_commit: list[Callable[[UnitOfWork], None]] = []
         # Domain events recorded by services, dispatched to their handlers before commit.
         self.pending_events: list[events.Event] = []
 
@@ -120,13 +125,18 @@ class UnitOfWork:
 
     def commit(self) -> None:
         events.dispatch(self)  # reactions join this transaction, before it commits
-        self.audit_head = None
+        for step in self.before_commit:  # then the audit rows of the whole transaction
+            step(self)
+        self._reset()
         self.session.commit()
 
     def rollback(self) -> None:
-        self.audit_head = None
+        self._reset()
         self.pending_events.clear()
         self.session.rollback()
+
+    def _reset(self) -> None:
+        self.audit_pending, self.audit_head, self.before_commit = [], None, []
 
     def close(self) -> None:
         self.session.close()

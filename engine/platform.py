@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.audit import pin, roles
 from engine.audit import service as audit
+from engine.audit.errors import AuditOwnershipRefused
 from engine.audit.service import SYSTEM, Actor
 from engine.clock import Clock
 from engine.config import Settings
@@ -22,8 +24,12 @@ def connect(settings: Settings, clock: Clock | None = None) -> Database:
     return Database(settings.database_url, clock=clock, master=master)
 
 
-def initialise(settings: Settings, clock: Clock | None = None) -> Database:
-    """`relais init`: keys, schema, platform signing key. Safe to run again."""
+def initialise(settings: Settings, clock: Clock | None = None, *, audit_owner: str | None = None,
+               app_role: str | None = None) -> Database:
+    """`relais init`: keys, schema, platform signing key (pinned beside the master key), and
+    on request the audit tables handed to another PostgreSQL role. Safe to run again."""
+    if audit_owner and settings.dialect != "postgresql":
+        raise AuditOwnershipRefused("--audit-owner ne s'applique qu'à PostgreSQL.")
     settings.home.mkdir(parents=True, exist_ok=True)
     if not settings.master_key_file.exists():
         if not settings.embedded:
@@ -36,12 +42,26 @@ def initialise(settings: Settings, clock: Clock | None = None) -> Database:
     db = connect(settings, clock)
     deploy_bundled(db)
     with transaction(db) as uow:
-        if audit.last_seq(uow) == 0:
-            pair = keys.ensure_platform_signing_key(uow, uow.master)
+        pair = keys.ensure_platform_signing_key(uow, uow.master)
+        if audit.last_checkpoint_seq(uow) == 0:  # first init: the log starts signed
             audit.append(uow, SYSTEM, "platform.initialised", subject_type="key_pair",
                          subject_id=pair.kid)
             audit.checkpoint(uow)
+    pin_platform_key(db, settings)
+    if audit_owner:
+        with transaction(db) as uow:
+            roles.hand_over(uow, audit_owner, app_role)
     return db
+
+
+def pin_platform_key(db: Database, settings: Settings) -> list[str]:
+    """Write the fingerprints of the platform signing keys the master key proves its own into
+    the pin file beside the master key (see engine.audit.pin); returns the file's pins."""
+    with db.unit_of_work() as uow:
+        proven = keys.proven_platform_fingerprints(uow, uow.master)
+    path = pin.pin_file(settings.master_key_file)
+    pin.add_pins(path, proven)
+    return pin.read_pins(path)
 
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"

@@ -43,3 +43,7 @@ class AuditCheckpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     kid: Mapped[str] = mapped_column(String(64))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+    # Position in the chain of checkpoints and the hash of the previous checkpoint, both
+    # signed; null only on checkpoints signed before checkpoints were chained (legacy).
+    number: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))

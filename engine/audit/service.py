@@ -1,125 +1,176 @@
-"""The audit trail: who did what, when, on which subject, under which consent or basis.
+"""Audit checkpoints and verification: the chain's head signed with the platform key.
 
 Guarantees:
-- `append` writes in the caller's unit of work, so a change and its audit row commit or roll
-  back together (invariant 3).
-- Each row's hash covers the previous row's hash and the row's canonical content; a modified,
-  deleted or inserted row breaks the chain at that sequence number.
-- Checkpoints sign (seq, hash) with the platform Ed25519 key: truncating the tail or
-  rewriting the whole chain is detected against the last checkpoint.
-- Details hold identifiers, codes and enumerations only; never personal data or free text.
+- A checkpoint signs (number, seq, hash, date, previous checkpoint's hash, key id) with the
+  platform Ed25519 key: checkpoints form their own chain, so a deleted one is detected, and
+  rows up to a checkpoint cannot be cut or rewritten without the signature failing.
+- Verification believes a checkpoint only when its key's fingerprint is given from outside
+  the database (engine.audit.pin) — or, in process, proven by the master key.
+- Rows after the last checkpoint (the uncovered tail) are reported; the scheduler keeps it
+  under a minute. Exported checkpoints let partners witness the log (`witness_problem`).
+
+The chain itself (append, hashing) is engine.audit.chain, re-exported here for callers.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
-import json
-from collections.abc import Iterator
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import func, select, text
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select
 
+from engine import events
+from engine.audit import chain
+from engine.audit.chain import (
+    GENESIS,
+    SYSTEM,
+    Actor,
+    append,
+    entry_hash,
+    last_checkpoint_seq,
+    last_seq,
+    lock_chain,
+    write_pending,
+)
+from engine.audit.errors import AuditError
 from engine.audit.models import AuditCheckpoint, AuditEntry
+from engine.canonical import canonical_json
 from engine.db import UnitOfWork
 from engine.keys import service as keys
 
-GENESIS = "0" * 64
-# Serialises appends across PostgreSQL sessions (arbitrary constant: "RELAIS" in hex-ish).
-ADVISORY_LOCK_ID = 0x52454C414953
+__all__ = ["GENESIS", "SYSTEM", "Actor", "append", "entry_hash", "last_checkpoint_seq",
+           "last_seq", "write_pending"]  # the chain's API, re-exported for callers
+
+CHECKPOINT_TYPE = "relais-audit-checkpoint"
+CHECKPOINT_VERSION = 2
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user (with the token they used, if any) or the platform itself."""
-
-    user_id: int | None
-    label: str
-    organisation_id: int | None = None
-    via_token_id: int | None = None
-
-
-SYSTEM = Actor(user_id=None, label="système")
+def signed_fields(cp: AuditCheckpoint) -> dict[str, Any]:
+    """What the platform key signs for this checkpoint (legacy ones: seq, hash, date)."""
+    fields: dict[str, Any] = {"seq": cp.seq, "hash": cp.hash,
+                              "created_at": cp.created_at.isoformat()}
+    if cp.number is not None:
+        fields.update(type=CHECKPOINT_TYPE, version=CHECKPOINT_VERSION, number=cp.number,
+                      prev=cp.prev_hash, kid=cp.kid)
+    return fields
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def checkpoint_message(fields: dict[str, Any]) -> bytes:
+    return canonical_json(fields)
 
 
-def _content(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq, "at": entry.at.isoformat(), "actor_user_id": entry.actor_user_id,
-        "actor_label": entry.actor_label, "via_token_id": entry.via_token_id,
-        "organisation_id": entry.organisation_id, "action": entry.action,
-        "subject_type": entry.subject_type, "subject_id": entry.subject_id,
-        "details": json.loads(entry.details),
-    }
-
-
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    return hashlib.sha256((prev_hash + "\n" + canonical_json(_content(entry))).encode()).hexdigest()
-
-
-def append(uow: UnitOfWork, actor: Actor, action: str, *, subject_type: str | None = None,
-           subject_id: object = None, organisation_id: int | None = None,
-           **details: Any) -> AuditEntry:
-    """Add one row to the chain inside the caller's transaction.
-
-    The first append of a transaction takes the chain's lock and reads its head; later
-    appends of the same transaction continue from the head it keeps (`uow.audit_head`, reset
-    by commit and rollback), saving two round trips per row.
-    """
-    session = uow.session
-    last = uow.audit_head
-    if last is None:
-        if uow.dialect == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
-        elif uow.dialect == "sqlite":
-            # A write that changes nothing takes SQLite's write lock (waiting its turn) before
-            # the head is read, so concurrent appends cannot both pick the same next seq.
-            session.execute(text("UPDATE audit_entry SET seq = seq WHERE 0 = 1"))
-        row = session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        last = (row.seq, row.hash) if row else (0, GENESIS)
-    # Microseconds dropped: every engine stores them alike, so the hash recomputes exactly.
-    now = uow.now()
-    at = now.replace(microsecond=(now.microsecond // 1000) * 1000)
-    entry = AuditEntry(
-        seq=last[0] + 1, at=at, actor_user_id=actor.user_id,
-        actor_label=actor.label, via_token_id=actor.via_token_id or uow.via_token_id,
-        organisation_id=organisation_id if organisation_id is not None else actor.organisation_id,
-        action=action, subject_type=subject_type,
-        subject_id=None if subject_id is None else str(subject_id),
-        details=canonical_json(details), prev_hash=last[1],
-    )
-    entry.hash = entry_hash(entry.prev_hash, entry)
-    session.add(entry)
-    session.flush()
-    uow.audit_head = (entry.seq, entry.hash)
-    return entry
-
-
-def _checkpoint_message(seq: int, hash_: str, created_at: datetime) -> bytes:
-    signed = {"seq": seq, "hash": hash_, "created_at": created_at.isoformat()}
-    return canonical_json(signed).encode()
+def checkpoint_hash(cp: AuditCheckpoint) -> str:
+    """The hash the next checkpoint signs as its `prev`."""
+    return hashlib.sha256(checkpoint_message(signed_fields(cp))).hexdigest()
 
 
 def checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
-    """Sign the current head of the chain with the platform key; None on an empty log."""
+    """Sign the current head of the chain with the platform key, chained to the previous
+    checkpoint; None on an empty log. Publishes `AuditCheckpointed`."""
+    lock_chain(uow)
     head = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
     if head is None:
         return None
+    previous = newest_checkpoint(uow)
+    count = uow.session.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0
     pair = keys.ensure_platform_signing_key(uow, uow.master)
-    created_at = uow.now().replace(microsecond=0)
-    cp = AuditCheckpoint(seq=head.seq, hash=head.hash, created_at=created_at, kid=pair.kid,
-                         signature=keys.sign(pair, uow.master,
-                                             _checkpoint_message(head.seq, head.hash, created_at)))
+    cp = AuditCheckpoint(seq=head.seq, hash=head.hash, created_at=uow.now().replace(microsecond=0),
+                         kid=pair.kid, number=count + 1,
+                         prev_hash=checkpoint_hash(previous) if previous else GENESIS)
+    cp.signature = keys.sign(pair, uow.master, checkpoint_message(signed_fields(cp)))
     uow.session.add(cp)
     uow.session.flush()
+    events.record(uow, events.AuditCheckpointed(actor=SYSTEM, number=count + 1, seq=cp.seq,
+                                                hash=cp.hash))
     return cp
+
+
+def newest_checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
+    return uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
+                               .limit(1)).first()
+
+
+def checkpoint_if_due(uow: UnitOfWork, every: timedelta, rows: int) -> AuditCheckpoint | None:
+    """A checkpoint when rows were appended since the last one and it is `every` old or
+    `rows` behind; None when nothing changed (the scheduler calls this each round)."""
+    last = newest_checkpoint(uow)
+    head = last_seq(uow)
+    if last is not None and (head == last.seq or (uow.now() - last.created_at < every
+                                                  and head - last.seq < rows)):
+        return None
+    return checkpoint(uow) if head else None
+
+
+def current_checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
+    """The newest checkpoint when it is chained and covers the head, else a new one."""
+    last = newest_checkpoint(uow)
+    if last is not None and last.number is not None and last.seq == last_seq(uow):
+        return last
+    return checkpoint(uow)
+
+
+def export(uow: UnitOfWork, cp: AuditCheckpoint) -> dict[str, Any]:
+    """The checkpoint as a partner keeps it: the signed fields, the signature and the public
+    key, so that it can be checked later against the log (`witness_problem`)."""
+    public = keys.public_signing_key(uow, cp.kid)
+    if public is None:
+        raise AuditError("Clé du point de contrôle introuvable.")
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {**signed_fields(cp), "signature": base64.b64encode(cp.signature).decode("ascii"),
+            "public_key": base64.b64encode(raw).decode("ascii"),
+            "fingerprint": keys.fingerprint(raw)}
+
+
+def witness_problem(uow: UnitOfWork, doc: Any, anchor: Collection[str]) -> str | None:
+    """Why the log no longer contains what the witnessed checkpoint `doc` says; None if it
+    does. The witness is checked with the trusted key, never with a key from the database."""
+    fields, signature, public_raw = _witness_parts(doc)
+    if keys.fingerprint(public_raw) not in anchor:
+        return "témoin signé par une clé qui n'est pas la clé de confiance"
+    message = checkpoint_message(fields)
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, message)
+    except InvalidSignature:
+        return "signature du témoin invalide"
+    row = uow.session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == fields["seq"]))
+    if row is None:
+        return f"la ligne {fields['seq']} attestée par le témoin a disparu du journal"
+    if row != fields["hash"]:
+        return f"la ligne {fields['seq']} ne correspond plus au témoin : journal réécrit"
+    cp = uow.session.scalars(select(AuditCheckpoint)
+                             .where(AuditCheckpoint.number == fields["number"])).first()
+    if cp is None or checkpoint_hash(cp) != hashlib.sha256(message).hexdigest():
+        return f"le point de contrôle n° {fields['number']} attesté a disparu ou changé"
+    return None
+
+
+def _witness_parts(doc: Any) -> tuple[dict[str, Any], bytes, bytes]:
+    """(signed fields, signature, raw public key) of an exported checkpoint, or AuditError."""
+    try:
+        fields = {name: doc[name] for name in ("type", "version", "number", "seq", "hash",
+                                               "created_at", "prev", "kid")}
+        parts = (fields, base64.b64decode(doc["signature"], validate=True),
+                 base64.b64decode(doc["public_key"], validate=True))
+        valid = (fields["type"] == CHECKPOINT_TYPE and fields["version"] == CHECKPOINT_VERSION
+                 and all(isinstance(fields[k], int) and not isinstance(fields[k], bool)
+                         for k in ("number", "seq"))
+                 and all(isinstance(fields[k], str) for k in ("hash", "created_at", "prev",
+                                                              "kid"))
+                 and len(parts[2]) == 32)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        valid = False
+    if not valid:
+        raise AuditError("Témoin illisible : ce n'est pas un point de contrôle exporté par "
+                         "« relais audit checkpoint --export ».")
+    return parts
 
 
 @dataclass(frozen=True)
@@ -129,66 +180,70 @@ class Verification:
     checkpoints: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    trusted: tuple[str, ...] = ()
+    uncovered: int = 0  # rows after the last checkpoint: only witnesses protect them
 
 
-def _entries(uow: UnitOfWork, batch: int = 2000) -> Iterator[AuditEntry]:
-    after = 0
-    while True:
-        rows = uow.session.scalars(select(AuditEntry).where(AuditEntry.seq > after)
-                                   .order_by(AuditEntry.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].seq
-        uow.session.expunge_all()
+def verify(uow: UnitOfWork, trusted: Collection[str] | None = None) -> Verification:
+    """Walk the whole chain and every checkpoint; report the first bad sequence number.
+
+    Checkpoints count only when signed by a key whose fingerprint is in `trusted` (given from
+    outside the database); by default, the platform keys the master key proves its own."""
+    anchor = tuple(sorted(trusted if trusted is not None
+                          else keys.proven_platform_fingerprints(uow, uow.master)))
+    checkpoints = uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+    found = chain.walk(uow, {cp.seq for cp in checkpoints})
+    bad = found.bad or _bad_checkpoints(uow, checkpoints, found.hashes_at, found.count, anchor)
+    if bad is not None:
+        return Verification(False, found.count, len(checkpoints), bad[0], bad[1], anchor)
+    covered = max((cp.seq for cp in checkpoints), default=0)
+    return Verification(True, found.count, len(checkpoints), trusted=anchor,
+                        uncovered=found.count - covered)
 
 
-def verify(uow: UnitOfWork) -> Verification:
-    """Walk the whole chain and every checkpoint; report the first bad sequence number."""
-    prev, expected, hashes_at = GENESIS, 1, {}
-    checkpoints = uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).all()
-    wanted = {cp.seq for cp in checkpoints}
-    count = 0
-    for entry in _entries(uow):
-        if entry.seq != expected:
-            return Verification(False, count, len(checkpoints), expected,
-                                f"ligne {expected} manquante (la suivante est {entry.seq})")
-        if entry.prev_hash != prev:
-            return Verification(False, count, len(checkpoints), entry.seq,
-                                "le chaînage vers la ligne précédente est rompu")
-        if entry_hash(prev, entry) != entry.hash:
-            return Verification(False, count, len(checkpoints), entry.seq,
-                                "le contenu de la ligne ne correspond plus à son empreinte")
-        if entry.seq in wanted:
-            hashes_at[entry.seq] = entry.hash
-        prev, expected, count = entry.hash, expected + 1, count + 1
-    return _verify_checkpoints(uow, checkpoints, hashes_at, count)
-
-
-def _verify_checkpoints(uow: UnitOfWork, checkpoints: list[AuditCheckpoint],
-                        hashes_at: dict[int, str], count: int) -> Verification:
-    for cp in checkpoints:
-        public = keys.public_signing_key(uow, cp.kid)
-        if public is None:
-            return Verification(False, count, len(checkpoints), cp.seq,
-                                f"point de contrôle signé par une clé inconnue ({cp.kid})")
-        try:
-            public.verify(cp.signature, _checkpoint_message(cp.seq, cp.hash, cp.created_at))
-        except InvalidSignature:
-            return Verification(False, count, len(checkpoints), cp.seq,
-                                "signature du point de contrôle invalide")
+def _bad_checkpoints(uow: UnitOfWork, checkpoints: Sequence[AuditCheckpoint],
+                     hashes_at: dict[int, str], count: int,
+                     anchor: Collection[str]) -> tuple[int, str] | None:
+    """(first bad seq, reason) of the first checkpoint that does not hold, else None."""
+    if count and not checkpoints:
+        return 1, "aucun point de contrôle signé"
+    prev, chained, covered = GENESIS, False, 0
+    for position, cp in enumerate(checkpoints, start=1):
+        bad = (_bad_link(cp, position, prev, chained, covered)
+               or _bad_signature(uow, cp, anchor))
+        if bad is not None:
+            return cp.seq, bad
         if cp.seq > count:
-            return Verification(False, count, len(checkpoints), count + 1,
-                                f"journal tronqué : le point de contrôle couvre la ligne {cp.seq}")
+            return count + 1, f"journal tronqué : le point de contrôle couvre la ligne {cp.seq}"
         if hashes_at.get(cp.seq) != cp.hash:
-            return Verification(False, count, len(checkpoints), cp.seq,
-                                "la ligne ne correspond plus au point de contrôle signé")
-    return Verification(True, count, len(checkpoints))
+            return cp.seq, "la ligne ne correspond plus au point de contrôle signé"
+        prev, chained, covered = checkpoint_hash(cp), chained or cp.number is not None, cp.seq
+    return None
 
 
-def last_seq(uow: UnitOfWork) -> int:
-    return uow.session.scalar(select(func.max(AuditEntry.seq))) or 0
+def _bad_link(cp: AuditCheckpoint, position: int, prev: str, chained: bool,
+              covered: int) -> str | None:
+    """Why `cp` does not follow the previous checkpoint in the chain of checkpoints, if so."""
+    if cp.number is None:
+        return "point de contrôle sans numéro après des points chaînés" if chained else None
+    if cp.number != position:
+        return (f"point de contrôle n° {position} manquant (le suivant porte le "
+                f"n° {cp.number})")
+    if cp.prev_hash != prev or cp.seq < covered:
+        return f"le point de contrôle n° {cp.number} ne suit plus le précédent"
+    return None
 
 
-def last_checkpoint_seq(uow: UnitOfWork) -> int:
-    return uow.session.scalar(select(func.max(AuditCheckpoint.seq))) or 0
+def _bad_signature(uow: UnitOfWork, cp: AuditCheckpoint, anchor: Collection[str]) -> str | None:
+    found = keys.signing_key_fingerprint(uow, cp.kid)
+    if found is None:
+        return f"point de contrôle signé par une clé inconnue ({cp.kid})"
+    if found not in anchor:
+        return f"point de contrôle signé par une clé qui n'est pas la clé de confiance " \
+               f"(empreinte {found})"
+    public = keys.public_signing_key(uow, cp.kid)
+    try:
+        public.verify(cp.signature, checkpoint_message(signed_fields(cp)))  # type: ignore[union-attr]
+    except InvalidSignature:
+        return "signature du point de contrôle invalide"
+    return None

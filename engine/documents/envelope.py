@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import re
 import struct
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from engine.canonical import MAX_SAFE_INTEGER, canonical_json, load_canonical
 from engine.documents.errors import EnvelopeInvalid, SealRefused
 
 MAGIC = b"RELAIS"
@@ -77,51 +77,6 @@ CODE_RE = re.compile(r"\w[\w .:/()'-]{0,199}")
 SHA256_HEX_RE = re.compile(r"[0-9a-f]{64}")
 MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-MAX_SAFE_INTEGER = 2**53 - 1
-
-
-# --- canonical JSON -------------------------------------------------------------------------
-
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785-style bytes: sorted keys, no spaces, UTF-8, integers only (no floats)."""
-    _refuse_floats(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-def _refuse_floats(value: Any) -> None:
-    if isinstance(value, float):
-        raise ValueError("floats are not canonical")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
-        raise ValueError("integer outside the interoperable range")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError("object keys must be strings")
-            _refuse_floats(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _refuse_floats(item)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate key")
-    return result
-
-
-def _reject(_token: str) -> Any:
-    raise ValueError("non-canonical number")
-
-
-def load_canonical(raw: bytes) -> Any:
-    """Parse JSON and insist it is byte-for-byte canonical, so its hash is unique."""
-    value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                       parse_float=_reject, parse_constant=_reject)
-    if canonical_json(value) != raw:
-        raise ValueError("not canonical")
-    return value
 
 
 # --- what the caller provides ---------------------------------------------------------------

@@ -22,7 +22,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from engine.documents.envelope import TIME_FORMAT, KeyLookup, TrustedKey, canonical_json
+from engine.canonical import canonical_json
+from engine.documents.envelope import TIME_FORMAT, KeyLookup, TrustedKey
 
 DIRECTORY_TYPE = "relais-key-directory"
 DIRECTORY_VERSION = 1

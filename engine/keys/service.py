@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from sqlalchemy import select
 
-from engine.audit import service as audit
+from engine.audit import chain as audit
 from engine.db import UnitOfWork
 from engine.documents import envelope
 from engine.errors import Conflict
@@ -33,7 +33,7 @@ from engine.keys.master import MasterKey
 from engine.keys.models import KeyPair
 
 if TYPE_CHECKING:
-    from engine.audit.service import Actor
+    from engine.audit.chain import Actor
 
 __all__ = ["fingerprint", "verify_directory"]  # re-exported for callers of this service
 
@@ -74,6 +74,23 @@ def ensure_platform_signing_key(uow: UnitOfWork, master: MasterKey) -> KeyPair:
     return pair
 
 
+def proven_platform_fingerprints(uow: UnitOfWork, master: MasterKey) -> set[str]:
+    """Fingerprints of the platform signing keys whose private half the master key opens and
+    matches: keys this platform made, not rows someone inserted into the database."""
+    pairs = uow.session.scalars(select(KeyPair).where(
+        KeyPair.owner == PLATFORM, KeyPair.usage == SIGN, KeyPair.algorithm == "Ed25519"))
+    return {fingerprint(pair.public_key) for pair in pairs if _opens(pair, master)}
+
+
+def _opens(pair: KeyPair, master: MasterKey) -> bool:
+    try:
+        raw = master.unwrap(pair.wrapped_private_key or b"", _context(pair.kid))
+        private = Ed25519PrivateKey.from_private_bytes(raw)
+    except (KeyError_, ValueError):
+        return False
+    return _raw_public(private.public_key()) == pair.public_key
+
+
 def _current(uow: UnitOfWork, owner: str, organisation_id: int | None,
              usage: str) -> KeyPair | None:
     stmt = (select(KeyPair)
@@ -98,6 +115,13 @@ def public_signing_key(uow: UnitOfWork, kid: str) -> Ed25519PublicKey | None:
     if pair is None or pair.algorithm != "Ed25519":
         return None
     return Ed25519PublicKey.from_public_bytes(pair.public_key)
+
+
+def signing_key_fingerprint(uow: UnitOfWork, kid: str) -> str | None:
+    """SHA-256 fingerprint of the Ed25519 public key stored under `kid`, if any."""
+    pair = _by_kid(uow, kid)
+    return fingerprint(pair.public_key) if pair is not None and pair.algorithm == "Ed25519" \
+        else None
 
 
 def _by_kid(uow: UnitOfWork, kid: str) -> KeyPair | None:
