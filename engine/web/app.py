@@ -19,6 +19,7 @@ from engine.db import Database
 from engine.identity.service import ABSOLUTE_TIMEOUT
 from engine.platform import connect
 from engine.web import errors
+from engine.web.input import IdConverter, guard_json_body
 
 API_PREFIX = "/api/v1"
 
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.session_interface = LoopbackAwareSessionInterface()
     app.before_request(_cap_request_body)
+    app.before_request(guard_json_body)
+    # Before any blueprint adds its rules: every `<int:…>` id is bounded to 64 bits.
+    app.url_map.converters["int"] = IdConverter
     app.extensions["relais.settings"] = settings
     app.extensions["relais.db"] = db or connect(settings)
 
