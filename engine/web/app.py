@@ -80,15 +80,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def _configure_transport(app: APIFlask, settings: Settings) -> None:
     """TLS behind a reverse proxy: believe exactly `trusted_proxies` hops of X-Forwarded-*
-    (client address, scheme, host) and send HSTS when the public address is HTTPS."""
+    (client address, scheme, host); send HSTS over HTTPS."""
     if settings.public_url:
         app.config["PREFERRED_URL_SCHEME"] = settings.public_url.split(":", 1)[0]
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    if settings.hsts:
-        app.after_request(_strict_transport)
+
+    @app.after_request
+    def _strict_transport(response: Any) -> Any:
+        # Published over HTTPS (RELAIS_PUBLIC_URL), or this request came over TLS — seen
+        # directly or through a trusted proxy: a browser then never tries plain HTTP again.
+        if settings.hsts or request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
+        return response
 
 
 def database(app: Flask | None = None) -> Database:
@@ -116,12 +122,6 @@ def _security_headers(response: Any) -> Any:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.endpoint != "static":  # pages show personal data, the TOTP enrolment a secret
         headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def _strict_transport(response: Any) -> Any:
-    # Only when the platform is published over HTTPS: a browser then never tries plain HTTP.
-    response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     return response
 
 

@@ -50,8 +50,25 @@ def test_plain_http_public_url_is_an_explicit_choice(settings, db):
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_no_hsts_without_a_public_https_address(client):
+def test_no_hsts_over_plain_http_without_a_public_https_address(client):
     assert "Strict-Transport-Security" not in client.get("/connexion").headers
+    # A client claiming HTTPS through a header nobody trusts changes nothing.
+    forged = client.get("/connexion", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in forged.headers
+
+
+def test_hsts_when_a_trusted_proxy_says_the_request_came_over_tls(settings, db):
+    client = _app(settings, db, trusted_proxies=1).test_client()
+    response = client.get("/connexion", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "secure" in _cookie(response)
+    plain = client.get("/connexion", headers={"X-Forwarded-Proto": "http"})
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_hsts_over_direct_tls(client):
+    response = client.get("/connexion", base_url="https://relais.example.org")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 def _seen(app) -> dict[str, str]:
