@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 
 from engine.config import Settings
-from engine.errors import RelaisError
+from engine.errors import ConfigurationError, RelaisError
 
 
 def _fail(message: str, status: int = 2) -> NoReturn:
@@ -28,6 +28,8 @@ class _Relais(click.Group):
             cause = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             _fail(f"base de données injoignable ou non initialisée ({cause}) : vérifiez "
                   "RELAIS_DATABASE_URL, puis lancez « relais init ».")
+        except ConfigurationError as exc:  # settings or key files refused (engine.platform)
+            _fail(exc.message)
 
 
 @click.group(cls=_Relais)
@@ -376,6 +378,7 @@ def verify(envelope_file: str, private_key_file: str | None, directory_files: tu
 
     from engine.documents import envelope, offline
     from engine.documents.errors import EnvelopeInvalid
+    from engine.platform import write_private
 
     path = Path(envelope_file)
     try:
@@ -399,7 +402,7 @@ def verify(envelope_file: str, private_key_file: str | None, directory_files: tu
     if result.content is None:
         click.echo(result.summary())
     elif output_file:
-        Path(output_file).write_bytes(result.content)
+        write_private(Path(output_file), result.content)  # a decrypted document: 0600
         click.echo(f"{result.summary()} Document déchiffré écrit dans {output_file}.")
     else:
         click.echo(result.summary(), err=True)

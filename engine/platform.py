@@ -1,8 +1,19 @@
-"""Opening the platform: settings → database (with its master key) → initialised schema."""
+"""Opening the platform: settings → database (with its master key) → initialised schema.
+
+Guarantees (file permissions, embedded mode):
+- RELAIS_HOME is created 0700; relais.db and its -wal/-shm companions, the session secret and
+  the master key are 0600 (an existing database file is tightened to 0600).
+- A master key file that group or others may read is refused: the platform does not start
+  on a key that may already have leaked (`chmod 600` it, or mount it with mode 0400).
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from engine.audit import pin, roles
 from engine.audit import service as audit
@@ -16,12 +27,58 @@ from engine.keys import service as keys
 from engine.keys.master import FileMasterKey
 from engine.schema import upgrade
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
 
 def connect(settings: Settings, clock: Clock | None = None) -> Database:
     """The database of these settings, with the master key when its file exists."""
-    master = FileMasterKey.load(settings.master_key_file) \
-        if settings.master_key_file.exists() else None
+    master = None
+    if settings.master_key_file.exists():
+        check_master_key_mode(settings.master_key_file)
+        master = FileMasterKey.load(settings.master_key_file)
+    protect_sqlite_files(settings.database_url)
     return Database(settings.database_url, clock=clock, master=master)
+
+
+def check_master_key_mode(path: Path) -> None:
+    """Refuse a master key that group or others may read (or write)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigurationError(
+            f"La clé maîtresse {path} est lisible par d'autres comptes que celui de Relais "
+            f"(droits {mode:o}) : elle a pu fuiter. Restreignez-la (chmod 600 {path}), "
+            "envisagez de la renouveler, puis relancez.")
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and its parents) when missing; the folder itself gets mode 0700."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=PRIVATE_DIR)
+        os.chmod(path, PRIVATE_DIR)  # whatever the umask
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write `content` to a file only its owner may read (an existing file is tightened)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+
+
+def protect_sqlite_files(database_url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it gives -wal and -shm the mode of the
+    database file) and tighten files left wider by an older version."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database)
+    private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o077:
+            os.chmod(file, PRIVATE_FILE)
 
 
 def initialise(settings: Settings, clock: Clock | None = None, *, audit_owner: str | None = None,
@@ -30,7 +87,8 @@ def initialise(settings: Settings, clock: Clock | None = None, *, audit_owner: s
     on request the audit tables handed to another PostgreSQL role. Safe to run again."""
     if audit_owner and settings.dialect != "postgresql":
         raise AuditOwnershipRefused("--audit-owner ne s'applique qu'à PostgreSQL.")
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
+    protect_sqlite_files(settings.database_url)
     if not settings.master_key_file.exists():
         if not settings.embedded:
             raise ConfigurationError(

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from engine import events
+from engine.audit import refusals
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases.errors import CaseKeyDestroyed, CaseNotFound
@@ -64,10 +65,13 @@ def get_case(uow: UnitOfWork, case_id: int) -> Case:
 
 def visible_case(uow: UnitOfWork, principal: Principal, case_id: int) -> Case:
     """The case if a professional of its organisation asks (`Principal.can_see`); otherwise
-    the same 'not found' as an unknown id, so that probing reveals nothing."""
+    the same 'not found' as an unknown id, so that probing reveals nothing — and the refusal
+    is audited (`cases.access_refused`), ending the caller's unit of work."""
     case = uow.session.get(Case, case_id)
     if case is None or not principal.can_see(case):
-        raise CaseNotFound("Situation introuvable.")
+        raise refusals.refuse_read(uow, principal.actor, "cases", "case", case_id,
+                                   CaseNotFound("Situation introuvable."),
+                                   reason="unknown" if case is None else "not_visible")
     return case
 
 

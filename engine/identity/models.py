@@ -135,3 +135,22 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class LoginFailure(Base):
+    """One failed password login, kept for the throttling window only. The typed username and
+    the source address are stored as hashes: an unknown name counts exactly like a known one."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    source_key: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set on the failure that locked this account for this source ("account") or blocked the
+    # source ("source"): the lock runs from it, whatever earlier failures leave the window.
+    locks: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_login_failure_account", "account_key", "failed_at"),
+                      Index("ix_login_failure_source", "source_key", "failed_at"),
+                      Index("ix_login_failure_failed_at", "failed_at"))

@@ -3,8 +3,9 @@
 Guarantees:
 - Passwords are hashed with argon2id; tokens and session ids are random and stored as SHA-256
   hashes; TOTP secrets are wrapped by the master key.
-- After SLOW_AFTER failed logins the account must wait between attempts; after LOCK_AFTER it
-  is locked for LOCK_DURATION, and the lock is audited.
+- Password guessing is throttled per typed account and source address, per source, and per
+  account past a ceiling (engine.identity.throttle); unknown accounts get the same answers.
+  Second-factor failures (the password was right) lock the account itself after LOCK_AFTER.
 - Disabling a user ends all their sessions and revokes all their tokens in the same transaction.
 - Every change here is audited in the caller's unit of work.
 """
@@ -15,9 +16,8 @@ import contextlib
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import pyotp
 from argon2 import PasswordHasher
@@ -28,13 +28,13 @@ from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.db import UnitOfWork
 from engine.errors import Conflict, NotFound
+from engine.identity import throttle
 from engine.identity.errors import (
     AccountLocked,
     AuthenticationFailed,
     IdentityInvalid,
     InvalidToken,
     LoginThrottled,
-    PermissionDenied,
     SessionExpired,
 )
 from engine.identity.models import (
@@ -47,11 +47,22 @@ from engine.identity.models import (
     User,
     UserSession,
 )
+from engine.identity.principal import (  # re-exported: callers import them from here
+    Grant as Grant,
+)
+from engine.identity.principal import (
+    Principal,
+    principal_for,
+)
+from engine.identity.principal import (
+    require_role as require_role,
+)
 from engine.identity.roles import Role
 
-SLOW_AFTER = 3
-LOCK_AFTER = 5
-LOCK_DURATION = timedelta(minutes=15)
+SLOW_AFTER = throttle.SLOW_AFTER
+LOCK_AFTER = throttle.LOCK_AFTER
+LOCK_DURATION = throttle.LOCK_DURATION
+SECOND_FACTOR_WINDOW = timedelta(minutes=5)  # from the password to the code
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOKEN_AUDIT_INTERVAL = timedelta(hours=1)
@@ -68,86 +79,6 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-# --- principals and permissions ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Grant:
-    organisation_id: int
-    organisation_slug: str
-    organisation_name: str
-    role: str
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated user as the rest of the system sees them."""
-
-    user_id: int
-    username: str
-    display_name: str
-    grants: tuple[Grant, ...]
-    via_token_id: int | None = None
-    session_id: int | None = None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(user_id=self.user_id, label=self.username,
-                     organisation_id=self.primary_organisation_id,
-                     via_token_id=self.via_token_id)
-
-    @property
-    def primary_organisation_id(self) -> int | None:
-        return self.grants[0].organisation_id if self.grants else None
-
-    @property
-    def roles(self) -> frozenset[str]:
-        return frozenset(g.role for g in self.grants)
-
-    def organisations(self) -> list[tuple[int, str, str]]:
-        seen: dict[int, tuple[int, str, str]] = {}
-        for g in self.grants:
-            seen.setdefault(g.organisation_id,
-                            (g.organisation_id, g.organisation_slug, g.organisation_name))
-        return list(seen.values())
-
-    def has_role(self, role: str | Role, organisation_id: int | None = None) -> bool:
-        return any(g.role == role
-                   and (organisation_id is None or g.organisation_id == organisation_id)
-                   for g in self.grants)
-
-    def belongs_to(self, organisation_id: int | None) -> bool:
-        """The principal holds some role in `organisation_id` (any role, administrators too)."""
-        return organisation_id is not None and any(
-            g.organisation_id == organisation_id for g in self.grants)
-
-    def works_for(self, organisation_id: int | None) -> bool:
-        """The principal is a professional of `organisation_id`: a role there other than the
-        platform administrator's, who runs the platform but follows no situation."""
-        return organisation_id is not None and any(
-            g.organisation_id == organisation_id and g.role != Role.ADMIN for g in self.grants)
-
-    def can_see(self, case: Any) -> bool:
-        """The one rule for seeing a situation: a professional of the organisation holding it."""
-        return case is not None and self.works_for(case.organisation_id)
-
-
-def require_role(principal: Principal, *roles: str | Role,
-                 organisation_id: int | None = None) -> None:
-    """The one permission check: the principal holds one of `roles` (in that organisation)."""
-    if not any(principal.has_role(role, organisation_id) for role in roles):
-        raise PermissionDenied("Vous n'avez pas le rôle nécessaire pour cette action.")
-
-
-def principal_for(user: User, *, via_token_id: int | None = None,
-                  session_id: int | None = None) -> Principal:
-    grants = tuple(
-        Grant(m.organisation_id, m.organisation.slug, m.organisation.name, m.role)
-        for m in sorted(user.memberships, key=lambda m: (m.organisation_id, m.role))
-        if m.organisation.active
-    )
-    return Principal(user.id, user.username, user.display_name, grants, via_token_id, session_id)
 
 
 # --- organisations, users, roles -----------------------------------------------------------
@@ -293,7 +224,9 @@ def disable_user(uow: UnitOfWork, actor: Actor, user: User) -> None:
 # --- password login and throttling ---------------------------------------------------------
 
 def _throttle_wait(user: User, now: datetime) -> int:
-    """Seconds the account must still wait before another attempt (0 when it may try)."""
+    """Seconds the account must still wait after second-factor failures (0 when it may try)."""
+    if user.locked_until is not None and user.locked_until > now:
+        return max(1, int((user.locked_until - now).total_seconds() + 0.999))
     if user.failed_logins < SLOW_AFTER or user.last_failed_at is None:
         return 0
     delay = timedelta(seconds=2 ** (user.failed_logins - SLOW_AFTER + 1))
@@ -301,39 +234,55 @@ def _throttle_wait(user: User, now: datetime) -> int:
     return max(0, int(remaining + 0.999))
 
 
-def authenticate_password(uow: UnitOfWork, username: str, password: str) -> User:
-    """Check a username and password; count, slow down and lock failures. Audited."""
+def authenticate_password(uow: UnitOfWork, username: str, password: str, *,
+                          source: str | None) -> User:
+    """Check a username and password typed from `source` (the client's address); throttle
+    per account and source, per source, and per account past a ceiling (engine.identity.
+    throttle). Unknown and known accounts get the same answers and cost. Audited."""
     now = uow.now()
+    attempt = throttle.Attempt.of(username, source)
     user = find_user(uow, username) if USERNAME_RE.match(username or "") else None
-    if user is None:
-        _dummy_verify(password)
-        audit.append(uow, SYSTEM, "identity.login_failed", reason="unknown_user")
-        raise AuthenticationFailed(BAD_CREDENTIALS)
-    actor = Actor(user.id, user.username)
-    if not user.active:
-        audit.append(uow, actor, "identity.login_failed", subject_type="user",
-                     subject_id=user.id, reason="disabled")
-        raise AuthenticationFailed(BAD_CREDENTIALS)
-    _refuse_if_locked(uow, user, now)
-    wait = _throttle_wait(user, now)
+    wait = throttle.wait_seconds(uow, attempt, now)
+    if not wait and user is not None:
+        wait = _throttle_wait(user, now)
     if wait:
-        audit.append(uow, actor, "identity.login_refused", subject_type="user",
-                     subject_id=user.id, reason="throttled")
-        unit = "seconde" if wait == 1 else "secondes"
-        raise LoginThrottled(f"Trop d'essais infructueux : réessayez dans {wait} {unit}.", wait)
-    if not password_matches(user, password):
-        _record_failure(uow, user, now)
-        if user.locked_until is not None and user.locked_until > now:
-            raise AccountLocked(_locked_message(user.locked_until))
-        raise AuthenticationFailed(BAD_CREDENTIALS)
+        _audit_attempt(uow, user, "identity.login_refused", reason="throttled")
+        raise LoginThrottled(throttle.message(wait), wait)
+    if user is None or not user.active or not password_matches(user, password):
+        _refuse_password(uow, user, attempt, now, password)
+    assert user is not None
+    throttle.clear(uow, attempt)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     if needs_second_factor(user) and totp_enrolled(user):
-        # Only the second factor clears the count: a known password must not reset the
+        # Only the second factor clears its count: a known password must not reset the
         # failures of code guessing (otherwise TOTP could be brute-forced without limit).
         return user
     user.failed_logins, user.last_failed_at, user.locked_until = 0, None, None
     return user
+
+
+def _refuse_password(uow: UnitOfWork, user: User | None, attempt: throttle.Attempt,
+                     now: datetime, password: str) -> NoReturn:
+    if user is None:
+        _dummy_verify(password)  # the same argon2 cost as checking a real password
+    reason = "unknown_user" if user is None else "disabled" if not user.active \
+        else "bad_password"
+    locks = throttle.record_failure(uow, attempt, now)
+    _audit_attempt(uow, user, "identity.login_failed", reason=reason)
+    if locks:
+        _audit_attempt(uow, user, "identity.account_locked", scope="source",
+                       until=(now + throttle.LOCK_DURATION).isoformat())
+    raise AuthenticationFailed(BAD_CREDENTIALS)
+
+
+def _audit_attempt(uow: UnitOfWork, user: User | None, action: str, **details: Any) -> None:
+    """Attempts on unknown names are audited anonymously: the typed name is never kept."""
+    if user is None:
+        audit.append(uow, SYSTEM, action, **details)
+    else:
+        audit.append(uow, Actor(user.id, user.username), action, subject_type="user",
+                     subject_id=user.id, **details)
 
 
 def _refuse_if_locked(uow: UnitOfWork, user: User, now: datetime) -> None:
@@ -354,7 +303,8 @@ def _locked_message(until: datetime) -> str:
 
 
 def _record_failure(uow: UnitOfWork, user: User, now: datetime,
-                    reason: str = "bad_password") -> None:
+                    reason: str = "bad_code") -> None:
+    """A second-factor failure: counted on the account, whose password was right."""
     actor = Actor(user.id, user.username)
     # A lock that has run out starts a fresh count.
     if user.locked_until is not None and user.locked_until <= now:
@@ -375,6 +325,18 @@ def unlock_user(uow: UnitOfWork, actor: Actor, user: User) -> None:
 
 
 # --- TOTP second factor --------------------------------------------------------------------
+
+def pending_second_factor(uow: UnitOfWork, user_id: int | None,
+                          password_checked_at: float | None) -> User | None:
+    """The active user whose password was checked at `password_checked_at` (a timestamp),
+    if the second factor (or its enrolment) still comes within SECOND_FACTOR_WINDOW."""
+    if user_id is None or password_checked_at is None:
+        return None
+    if uow.now().timestamp() - password_checked_at > SECOND_FACTOR_WINDOW.total_seconds():
+        return None
+    user = uow.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
 
 def needs_second_factor(user: User) -> bool:
     """ADMIN accounts must pass TOTP on the web login."""

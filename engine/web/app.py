@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from flask import Flask, g, request
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import __doc__ as product_doc
 from engine.config import Settings
@@ -19,32 +17,14 @@ from engine.db import Database
 from engine.identity.service import ABSOLUTE_TIMEOUT
 from engine.platform import connect
 from engine.web import errors
+from engine.web.input import IdConverter, guard_json_body
 
 API_PREFIX = "/api/v1"
+HSTS_SECONDS = 365 * 24 * 3600
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
-
-
-class LoopbackAwareSessionInterface(SecureCookieSessionInterface):
-    """Secure cookies everywhere except on loopback, where plain http is the norm."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        try:
-            host = urlsplit("//" + request.host).hostname or ""
-        except ValueError:  # a malformed Host header is not loopback
-            host = ""
-        return not _is_loopback(host)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _cap_request_body() -> None:
@@ -64,6 +44,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         SESSION_COOKIE_NAME="relais_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Decided by configuration (RELAIS_PUBLIC_URL), never by the Host of a request.
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         # The server-side session (engine.identity) decides expiry; the cookie only outlives it.
         PERMANENT_SESSION_LIFETIME=ABSOLUTE_TIMEOUT,
         WTF_CSRF_TIME_LIMIT=int(ABSOLUTE_TIMEOUT.total_seconds()),
@@ -71,8 +53,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         SECURITY_SCHEMES={"bearer": {"type": "http", "scheme": "bearer"}},
         JSON_SORT_KEYS=False,
     )
-    app.session_interface = LoopbackAwareSessionInterface()
+    _configure_transport(app, settings)
     app.before_request(_cap_request_body)
+    app.before_request(guard_json_body)
+    # Before any blueprint adds its rules: every `<int:…>` id is bounded (engine.web.input).
+    app.url_map.converters["int"] = IdConverter
     app.extensions["relais.settings"] = settings
     app.extensions["relais.db"] = db or connect(settings)
 
@@ -91,6 +76,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.after_request(_security_headers)
     app.add_url_rule("/healthz", "healthz", _healthz)
     return app
+
+
+def _configure_transport(app: APIFlask, settings: Settings) -> None:
+    """TLS behind a reverse proxy: believe exactly `trusted_proxies` hops of X-Forwarded-*
+    (client address, scheme, host); send HSTS over HTTPS."""
+    if settings.public_url:
+        app.config["PREFERRED_URL_SCHEME"] = settings.public_url.split(":", 1)[0]
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    @app.after_request
+    def _strict_transport(response: Any) -> Any:
+        # Published over HTTPS (RELAIS_PUBLIC_URL), or this request came over TLS — seen
+        # directly or through a trusted proxy: a browser then never tries plain HTTP again.
+        if settings.hsts or request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
+        return response
 
 
 def database(app: Flask | None = None) -> Database:

@@ -8,6 +8,7 @@ from typing import Any
 from apiflask.exceptions import HTTPError
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import Invalid, RelaisError
@@ -118,6 +119,15 @@ def _http_error(exc: HTTPException) -> Any:
     return respond(status, code, detail, headers=headers)
 
 
+def _out_of_range(exc: Exception) -> Any:
+    # A value the database column cannot hold (a 64-bit number for a 32-bit id, SQLite's
+    # OverflowError): the request is at fault, the unit of work is rolled back at teardown.
+    log.warning("value out of range on %s %s (%s)", request.method, request.url_rule,
+                type(exc).__name__)
+    return respond(400, "value_out_of_range", "Une valeur envoyée dépasse les limites "
+                   "acceptées (nombre trop grand, par exemple) : rien n'a été enregistré.")
+
+
 def _unexpected(exc: Exception) -> Any:
     # The traceback goes to the server log (no request data in it); the user gets a message.
     log.error("unexpected error on %s %s", request.method, request.url_rule, exc_info=exc)
@@ -130,4 +140,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPError, _apiflask_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DataError, _out_of_range)
+    app.register_error_handler(OverflowError, _out_of_range)
     app.register_error_handler(Exception, _unexpected)

@@ -66,13 +66,15 @@ def test_demo_is_logs_in_and_sees_who_they_are(client):
 
 
 def test_session_cookie_flags_on_loopback(client):
+    # Secure even on loopback: the flag follows the configuration, not the Host header
+    # (browsers accept Secure cookies from http://localhost and 127.0.0.1).
     anonymous = _session_cookie_header(client.get("/connexion"))
     logged_in = _session_cookie_header(login(client, "demo-is"))
     for header in (anonymous, logged_in):
         attributes = [a.strip().lower() for a in header.split(";")]
         assert "httponly" in attributes
         assert "samesite=lax" in attributes
-        assert "secure" not in attributes
+        assert "secure" in attributes
 
 
 # Policies under which a browser still sends the Referer of a same-origin form post.

@@ -23,6 +23,7 @@ from engine.db import transaction
 from engine.demo import DEMO_PASSWORD
 from engine.errors import Conflict
 from engine.identity import service as identity
+from engine.identity import throttle
 from engine.identity.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -32,7 +33,7 @@ from engine.identity.errors import (
     PermissionDenied,
     SessionExpired,
 )
-from engine.identity.models import ApiToken, Organisation, User, UserSession
+from engine.identity.models import ApiToken, LoginFailure, Organisation, User, UserSession
 from engine.identity.roles import Role
 
 GOOD_PASSWORD = "un-mot-de-passe-solide"
@@ -77,9 +78,17 @@ def _stored_anywhere(db, needle: str) -> bool:
     return False
 
 
-def _fail_login(uow, username: str = "demo-is") -> Exception:
+HERE = "192.0.2.10"  # the source address of the tests' logins
+ELSEWHERE = "198.51.100.20"
+
+
+def _login(uow, username: str, password: str = DEMO_PASSWORD, source: str = HERE) -> User:
+    return identity.authenticate_password(uow, username, password, source=source)
+
+
+def _fail_login(uow, username: str = "demo-is", source: str = HERE) -> Exception:
     with pytest.raises(AuthenticationFailed) as caught:
-        identity.authenticate_password(uow, username, "pas-le-bon-mot-de-passe")
+        _login(uow, username, "pas-le-bon-mot-de-passe", source)
     return caught.value
 
 
@@ -156,10 +165,12 @@ def test_unknown_role_is_refused(uow):
 def test_login_success_resets_the_failure_count(uow):
     _fail_login(uow)
     _fail_login(uow)
-    assert _user(uow).failed_logins == 2
-    user = identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
+    user = _login(uow, "demo-is")
     assert user.username == "demo-is"
-    assert user.failed_logins == 0 and user.last_failed_at is None
+    # The two failures are forgotten: two more are still not throttled.
+    for _ in range(identity.SLOW_AFTER - 1):
+        assert type(_fail_login(uow)) is AuthenticationFailed
+    assert _login(uow, "demo-is").username == "demo-is"
 
 
 def test_after_three_failures_attempts_are_throttled(uow, clock):
@@ -168,51 +179,114 @@ def test_after_three_failures_attempts_are_throttled(uow, clock):
         assert type(exc) is AuthenticationFailed
     seq = audit.last_seq(uow)
     with pytest.raises(LoginThrottled) as caught:
-        identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)  # even the right one
+        _login(uow, "demo-is")  # even the right one
     assert caught.value.status == 429 and caught.value.retry_after == 2
     assert re.search(r"réessayez dans 2 secondes", caught.value.message)
     clock.advance(seconds=1)
     with pytest.raises(LoginThrottled) as last_second:
-        identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
+        _login(uow, "demo-is")
     assert last_second.value.retry_after == 1
     assert "réessayez dans 1 seconde." in last_second.value.message
-    user = _user(uow)
-    assert user.failed_logins == identity.SLOW_AFTER  # a throttled attempt is not a failure
+    assert _count(uow, LoginFailure) == identity.SLOW_AFTER  # a throttled try is no failure
     refusals = _audit_since(uow, seq)
     assert [r.action for r in refusals] == ["identity.login_refused"] * 2
     assert {json.loads(r.details)["reason"] for r in refusals} == {"throttled"}
     # Once the wait is over the right password works again.
     clock.advance(seconds=60)
-    assert identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD).failed_logins == 0
+    assert _login(uow, "demo-is").username == "demo-is"
 
 
-def _fail_until_locked(uow, clock) -> None:
-    for attempt in range(1, identity.LOCK_AFTER + 1):
+def _fail_until_locked(uow, clock, username: str = "demo-is") -> list[Exception]:
+    answers = []
+    for _ in range(identity.LOCK_AFTER):
         clock.advance(seconds=60)  # past any throttling delay
-        exc = _fail_login(uow)
-        if attempt < identity.LOCK_AFTER:
-            assert not isinstance(exc, AccountLocked)
-        else:
-            assert isinstance(exc, AccountLocked)
+        answers.append(_fail_login(uow, username))
+    return answers
 
 
-def test_five_failures_lock_the_account_until_the_lock_runs_out(uow, clock):
+def test_five_failures_lock_that_source_out_of_that_account_for_fifteen_minutes(uow, clock):
     seq = audit.last_seq(uow)
-    _fail_until_locked(uow, clock)
+    answers = _fail_until_locked(uow, clock)
+    # The lock is not announced by the failure that sets it: the same answer as ever.
+    assert {(type(a), a.message) for a in answers} == {(AuthenticationFailed,
+                                                        identity.BAD_CREDENTIALS)}
     user = _user(uow)
-    assert user.locked_until == clock.now() + identity.LOCK_DURATION
     [locked] = _audit_since(uow, seq, "identity.account_locked")
     assert locked.subject_type == "user" and locked.subject_id == str(user.id)
+    assert json.loads(locked.details)["scope"] == "source"
     assert len(_audit_since(uow, seq, "identity.login_failed")) == identity.LOCK_AFTER
+    assert user.locked_until is None  # the account itself is not locked
 
-    with pytest.raises(AccountLocked, match="verrouillé"):
-        identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
+    with pytest.raises(LoginThrottled, match="réessayez dans 15 minutes"):
+        _login(uow, "demo-is")
     clock.advance(seconds=identity.LOCK_DURATION.total_seconds() - 120)
-    with pytest.raises(AccountLocked):
-        identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
+    with pytest.raises(LoginThrottled, match="réessayez dans 2 minutes"):
+        _login(uow, "demo-is")
     clock.advance(seconds=121)
-    user = identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
-    assert user.failed_logins == 0 and user.locked_until is None
+    assert _login(uow, "demo-is").username == "demo-is"
+
+
+def test_a_locked_source_cannot_lock_the_victim_out_from_elsewhere(uow, clock):
+    _fail_until_locked(uow, clock)
+    with pytest.raises(LoginThrottled):
+        _login(uow, "demo-is")
+    assert _login(uow, "demo-is", source=ELSEWHERE).username == "demo-is"
+    # An IPv6 attacker counts as its /64: changing the last bits changes nothing.
+    for n in range(identity.LOCK_AFTER):
+        clock.advance(seconds=60)
+        _fail_login(uow, "demo-asso", source=f"2001:db8:1:2::{n + 1}")
+    with pytest.raises(LoginThrottled):
+        _login(uow, "demo-asso", source="2001:db8:1:2::ffff")
+    assert _login(uow, "demo-asso", source="2001:db8:1:3::1").username == "demo-asso"
+
+
+def test_unknown_and_known_accounts_get_the_same_answers_all_the_way(uow, clock):
+    def journey(username: str, source: str) -> list[tuple[str, int, str]]:
+        answers = []
+        for _ in range(identity.LOCK_AFTER + 1):
+            clock.advance(seconds=60)
+            exc = _fail_login(uow, username, source)
+            answers.append((type(exc).__name__, exc.status, exc.message))
+        return answers
+
+    known = journey("demo-police", "203.0.113.1")
+    assert known == journey("personne-inconnue-x", "203.0.113.2")
+    assert known[-1][:2] == ("LoginThrottled", 429)
+
+
+def test_one_password_across_many_accounts_from_one_source_is_slowed_then_blocked(uow, clock):
+    names = [f"compte-{n}" for n in range(throttle.SOURCE_BLOCK_AFTER + 1)]
+    for name in names[:throttle.SOURCE_SLOW_AFTER]:  # free tries, one per account
+        assert type(_fail_login(uow, name)) is AuthenticationFailed
+    with pytest.raises(LoginThrottled) as slowed:
+        _login(uow, names[throttle.SOURCE_SLOW_AFTER], "pas-le-bon-mot-de-passe")
+    assert slowed.value.retry_after == 2
+    for name in names[throttle.SOURCE_SLOW_AFTER:throttle.SOURCE_BLOCK_AFTER]:
+        clock.advance(seconds=throttle.MAX_WAIT)
+        assert type(_fail_login(uow, name)) is AuthenticationFailed
+    clock.advance(seconds=throttle.MAX_WAIT)
+    with pytest.raises(LoginThrottled) as blocked:
+        _login(uow, "demo-is")  # even a right password, from that source
+    assert blocked.value.retry_after > 10 * 60
+    assert _login(uow, "demo-is", source=ELSEWHERE).username == "demo-is"
+
+
+def test_a_distributed_attack_past_the_ceiling_slows_the_account_but_never_locks_it(uow, clock):
+    for n in range(throttle.ACCOUNT_CEILING):
+        _fail_login(uow, "demo-is", source=f"10.1.{n // 200}.{n % 200}")
+    with pytest.raises(LoginThrottled) as slowed:
+        _login(uow, "demo-is", source=ELSEWHERE)
+    assert 0 < slowed.value.retry_after <= throttle.MAX_WAIT
+    clock.advance(seconds=throttle.MAX_WAIT)
+    assert _login(uow, "demo-is", source=ELSEWHERE).username == "demo-is"
+
+
+def test_failures_store_no_username_or_address_in_clear(uow):
+    _fail_login(uow, "personne-inconnue")
+    _fail_login(uow, "demo-is")
+    rows = uow.session.scalars(select(LoginFailure)).all()
+    dump = " ".join(f"{r.account_key} {r.source_key}" for r in rows)
+    assert len(rows) == 2 and "personne" not in dump and "demo" not in dump and HERE not in dump
 
 
 def test_unknown_user_gets_the_wrong_password_answer_and_is_audited_anonymously(uow):
@@ -233,7 +307,7 @@ def test_disabled_user_cannot_log_in(uow):
     identity.disable_user(uow, SYSTEM, _user(uow))
     exc = _fail_login(uow)  # with a wrong password…
     with pytest.raises(AuthenticationFailed) as caught:  # …and with the right one
-        identity.authenticate_password(uow, "demo-is", DEMO_PASSWORD)
+        _login(uow, "demo-is")
     assert caught.value.message == exc.message == identity.BAD_CREDENTIALS
 
 
@@ -322,7 +396,7 @@ def test_concurrent_logins_are_all_recorded_in_one_intact_chain(db):
                 with transaction(db) as uow:
                     identity.open_session(uow, _user(uow, "demo-is"))
                 with transaction(db) as uow, contextlib.suppress(AuthenticationFailed):
-                    identity.authenticate_password(uow, f"inconnu-{n}", "peu-importe")
+                    _login(uow, f"inconnu-{n}", "peu-importe")
             except BaseException as exc:  # collected, reported by the assertion below
                 errors.append(exc)
 
@@ -477,7 +551,7 @@ def test_totp_failures_lock_the_account_even_after_a_right_password(uow, clock):
     for _ in range(identity.LOCK_AFTER - 1):
         clock.advance(seconds=60)
         # The password is right, but passing it does not wipe the second-factor failures.
-        identity.authenticate_password(uow, "demo-admin", DEMO_PASSWORD)
+        _login(uow, "demo-admin")
         with pytest.raises(AuthenticationFailed):
             identity.verify_second_factor(uow, admin, _wrong_code(secret, clock.now()))
     clock.advance(seconds=60)
@@ -486,12 +560,31 @@ def test_totp_failures_lock_the_account_even_after_a_right_password(uow, clock):
     # Locked: even the right code is refused, and so is the password.
     with pytest.raises(AccountLocked):
         identity.verify_second_factor(uow, admin, _code(secret, clock.now()))
-    with pytest.raises(AccountLocked):
-        identity.authenticate_password(uow, "demo-admin", DEMO_PASSWORD)
+    with pytest.raises(LoginThrottled):  # the account itself is locked: no password either
+        _login(uow, "demo-admin")
     clock.advance(seconds=identity.LOCK_DURATION.total_seconds() + 1)
-    identity.authenticate_password(uow, "demo-admin", DEMO_PASSWORD)
+    _login(uow, "demo-admin")
     identity.verify_second_factor(uow, admin, _code(secret, clock.now()))
     assert admin.failed_logins == 0 and admin.locked_until is None
+
+
+def test_the_second_factor_must_follow_the_password_within_its_window(uow, clock):
+    admin = _user(uow, "demo-admin")
+    checked_at = clock.now().timestamp()
+    window = identity.SECOND_FACTOR_WINDOW.total_seconds()
+    assert identity.pending_second_factor(uow, admin.id, checked_at) is admin
+    clock.advance(seconds=window)
+    assert identity.pending_second_factor(uow, admin.id, checked_at) is admin
+    clock.advance(seconds=1)
+    assert identity.pending_second_factor(uow, admin.id, checked_at) is None
+    assert identity.pending_second_factor(uow, None, checked_at) is None
+    assert identity.pending_second_factor(uow, admin.id, None) is None
+
+
+def test_a_disabled_user_has_no_pending_second_factor(uow, clock):
+    admin = _user(uow, "demo-admin")
+    identity.disable_user(uow, SYSTEM, admin)
+    assert identity.pending_second_factor(uow, admin.id, clock.now().timestamp()) is None
 
 
 # --- permissions ---------------------------------------------------------------------------

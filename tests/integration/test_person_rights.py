@@ -86,9 +86,9 @@ def test_the_access_export_holds_everything_but_third_parties(db):
     _interview(db, case_id)
     with transaction(db) as uow:
         file_name, content = person_rights.access_export(uow, principal(uow, "demo-is"), case_id)
-        for outsider in ("demo-asso", "demo-admin", "demo-cmp"):
-            with pytest.raises(CaseNotFound):
-                person_rights.access_export(uow, principal(uow, outsider), case_id)
+    for outsider in ("demo-asso", "demo-admin", "demo-cmp"):  # a refusal ends its transaction
+        with transaction(db) as uow, pytest.raises(CaseNotFound):
+            person_rights.access_export(uow, principal(uow, outsider), case_id)
     text = docx_text(content)
     assert file_name.startswith("export-S-") and file_name.endswith("-P1.docx")
     for expected in ("Élodie MARKER-ID", "MARKER-SOC", "Élodie Lefèvre-Noël",

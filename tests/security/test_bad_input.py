@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 from helpers import bearer, csrf_from, login
@@ -102,25 +103,48 @@ def test_empty_login_form(client, db):
     assert _last_seq(db) == seq
 
 
-def test_locked_account_refuses_even_the_right_password(client, db, clock):
+def test_locked_account_refuses_even_the_right_password_from_that_address(client, db, clock):
     token = csrf_from(client.get("/connexion").get_data(as_text=True))
     seq = _last_seq(db)
-    for attempt in range(1, identity.LOCK_AFTER + 1):
+    for _ in range(identity.LOCK_AFTER):
         clock.advance(seconds=60)  # past the throttling delay
         response = _login_post(client, token, "demo-is", "pas-le-bon-mot-de-passe")
-        if attempt < identity.LOCK_AFTER:
-            _page(response, 401, "Identifiant ou mot de passe incorrect.")
-        else:
-            _page(response, 401, "Compte verrouillé")
+        _page(response, 401, "Identifiant ou mot de passe incorrect.")
     clock.advance(seconds=60)
     response = _login_post(client, token, "demo-is", "demo-relais-2026")
-    _page(response, 401, "verrouillé")
+    _page(response, 429, "essais infructueux", "14 minutes")
+    assert int(response.headers["Retry-After"]) == 14 * 60
     assert client.get("/").status_code == 302
     actions = [row.action for row in _audit_since(db, seq)]
     assert actions.count("identity.login_failed") == identity.LOCK_AFTER
     assert actions.count("identity.account_locked") == 1
     assert actions[-1] == "identity.login_refused"
     assert _count_sessions(db) == 0
+    # Another address is not locked out: the attacker cannot lock the victim out.
+    other = client.application.test_client()
+    page = other.get("/connexion", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    response = other.post("/connexion", environ_base={"REMOTE_ADDR": "198.51.100.7"}, data={
+        "username": "demo-is", "password": "demo-relais-2026",
+        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 302
+
+
+def test_unknown_and_known_accounts_answer_alike_through_the_lock(client, db, clock):
+    token = csrf_from(client.get("/connexion").get_data(as_text=True))
+
+    def answers(username: str, address: str) -> list[tuple[int, str]]:
+        seen = []
+        for _ in range(identity.LOCK_AFTER + 1):
+            clock.advance(seconds=60)
+            response = client.post("/connexion", data={
+                "username": username, "password": "pas-le-bon-mot-de-passe",
+                "csrf_token": token}, environ_base={"REMOTE_ADDR": address})
+            alert = re.search(r'role="alert"[^>]*>([^<]*)<', response.get_data(as_text=True))
+            assert alert, response.get_data(as_text=True)
+            seen.append((response.status_code, alert.group(1)))
+        return seen
+
+    assert answers("demo-is", "203.0.113.1") == answers("personne-x", "203.0.113.2")
 
 
 def test_throttled_login_answers_429(client, db):

@@ -35,7 +35,7 @@ def me() -> dict[str, Any]:
         "display_name": principal.display_name,
         "organisations": [
             {"slug": slug, "name": name,
-             "roles": sorted(g.role for g in principal.grants if g.organisation_id == org_id)}
+             "roles": principal.roles_in(org_id)}
             for org_id, slug, name in principal.organisations()
         ],
     }

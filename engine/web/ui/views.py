@@ -18,8 +18,6 @@ from engine.web.ui.auth import load_principal, login_required, safe_next, start_
 bp = APIBlueprint("ui", __name__, enable_openapi=False)
 bp.before_request(load_principal)
 
-PENDING_SECONDS = 300
-
 
 @bp.get("/")
 @login_required
@@ -48,7 +46,8 @@ def login() -> Any:
         return _login_failed("Saisissez votre identifiant et votre mot de passe.", 400,
                              username, next_url)
     try:
-        user = identity.authenticate_password(uow(), username, password)
+        user = identity.authenticate_password(uow(), username, password,
+                                              source=request.remote_addr)
     except AuthenticationFailed as exc:
         uow().commit()  # failures, throttling and locks are recorded even though login fails
         page, status = _login_failed(exc.message, exc.status, username, next_url)
@@ -79,11 +78,8 @@ def _login_failed(message: str, status: int, username: str, next_url: str | None
 
 
 def _pending_user() -> User | None:
-    uid, at = session.get("pending_uid"), session.get("pending_at", 0)
-    if uid is None or uow().now().timestamp() - at > PENDING_SECONDS:
-        return None
-    user = uow().session.get(User, uid)
-    return user if user is not None and user.active else None
+    return identity.pending_second_factor(uow(), session.get("pending_uid"),
+                                          session.get("pending_at"))
 
 
 @bp.route("/connexion/code", methods=["GET", "POST"])
