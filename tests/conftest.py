@@ -15,14 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from engine.cli import main
 from engine.clock import ManualClock
 from engine.config import Settings, normalise_database_url
 from engine.db import Database
 from engine.demo import create_demo
+from engine.keys.directory import fingerprint
 from engine.keys.master import FileMasterKey
+from engine.keys.service import ensure_platform_signing_key
 from engine.platform import initialise
 
 PG_ENV = "RELAIS_TEST_DATABASE_URL"
@@ -186,3 +190,40 @@ def app(settings: Settings, db: Database):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    """Run `relais` against the test database; returns click's result."""
+    monkeypatch.setenv("RELAIS_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("RELAIS_MASTER_KEY_FILE", str(settings.master_key_file))
+    monkeypatch.setenv("RELAIS_HOME", str(settings.home))
+    monkeypatch.delenv("RELAIS_PLATFORM_KEY_FILE", raising=False)
+
+    def run(*args: object):
+        result = CliRunner().invoke(main, [str(a) for a in args])
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            repr(result.exception)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def platform_fingerprint(db: Database) -> str:
+    """The platform key's SHA-256 fingerprint, as its operator reads it on the platform and
+    hands it to partners out of band."""
+    with db.unit_of_work() as unit:
+        public_key = ensure_platform_signing_key(unit, unit.master).public_key
+        unit.commit()
+    return fingerprint(public_key)
+
+
+@pytest.fixture
+def pinned_platform_key(cli, platform_fingerprint: str, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> str:
+    """`relais verify` with that fingerprint pinned through RELAIS_PLATFORM_KEY_FILE."""
+    pins = tmp_path / "plateforme.empreinte"
+    pins.write_text(f"{platform_fingerprint}\n", encoding="utf-8")
+    monkeypatch.setenv("RELAIS_PLATFORM_KEY_FILE", str(pins))
+    return platform_fingerprint
