@@ -34,6 +34,7 @@ from engine.cases.integrity import check_records
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import ConfigurationError
+from engine.platform import write_private
 from engine.routing.integrity import check_deliveries
 from engine.schema import upgrade
 
@@ -72,12 +73,13 @@ def backup(settings: Settings, destination: Path, *,
                           "sauvegarde : placez-la sur un autre support, hors ligne.")
     destination.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = _dump(settings, destination)
-    _write_private(destination / CONFIG_FILE, json.dumps(_configuration(settings), indent=2))
+    write_private(destination / CONFIG_FILE,
+                  json.dumps(_configuration(settings), indent=2).encode())
     manifest = {"format": FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "dialect": settings.dialect, "database_file": name,
                 **_database_facts(settings),
                 "files": {f: _sha256(destination / f) for f in (name, CONFIG_FILE)}}
-    _write_private(destination / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    write_private(destination / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
     if master_key_copy is not None:
         _copy_master_key(settings, master_key_copy)
     return manifest
@@ -241,12 +243,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_private(path: Path, content: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(content + "\n")
 
 
 def _inside(path: Path, folder: Path) -> bool:

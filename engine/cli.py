@@ -366,12 +366,25 @@ def keys_register_recovery(org_slug: str, public_key_file: str) -> None:
               type=click.Path(exists=True, dir_okay=False),
               help="Annuaire de clés exporté (relais keys export-public), répétable ; "
                    "sans annuaire, les clés de la base locale.")
+@click.option("--platform-key", "platform_keys", multiple=True, metavar="EMPREINTE",
+              help="Empreinte SHA-256 de la clé de la plateforme, obtenue hors ligne : "
+                   "l'annuaire doit être signé par elle (répétable).")
+@click.option("--platform-key-file", envvar="RELAIS_PLATFORM_KEY_FILE",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Fichier d'empreintes épinglées (une par ligne) ; "
+                   "ou la variable RELAIS_PLATFORM_KEY_FILE.")
+@click.option("--trust-directory-key", is_flag=True,
+              help="Faire confiance à la clé de plateforme contenue dans l'annuaire, sans "
+                   "épinglage (déconseillé : n'importe qui peut signer un annuaire).")
 @click.option("--output", "output_file", type=click.Path(dir_okay=False),
-              help="Où écrire le document déchiffré (par défaut : la sortie standard).")
+              help="Où écrire le document déchiffré (mode 0600 ; par défaut : la sortie "
+                   "standard).")
 def verify(envelope_file: str, private_key_file: str | None, directory_files: tuple[str, ...],
-           output_file: str | None) -> None:
+           platform_keys: tuple[str, ...], platform_key_file: str | None,
+           trust_directory_key: bool, output_file: str | None) -> None:
     """Vérifier hors ligne la signature et l'intégrité d'une enveloppe .relais (0 : valide,
-    1 : invalide, avec la raison)."""
+    1 : invalide, avec la raison). Un annuaire n'est cru que signé par une clé de plateforme
+    épinglée (--platform-key ou --platform-key-file), sauf --trust-directory-key."""
     from pathlib import Path
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -381,31 +394,41 @@ def verify(envelope_file: str, private_key_file: str | None, directory_files: tu
     from engine.platform import write_private
 
     path = Path(envelope_file)
+    trust = None
     try:
         key = offline.load_private_key(Path(private_key_file).read_bytes()) \
             if private_key_file else None
         if path.stat().st_size > envelope.MAX_CIPHERTEXT + 2 * envelope.MAX_MANIFEST:
             raise EnvelopeInvalid("oversized", "Fichier trop volumineux pour une enveloppe.")
         if directory_files:
-            lookup = offline.lookup_from_directories(
-                Path(p).read_text(encoding="utf-8") for p in directory_files)
-            result = offline.verify(path.read_bytes(), lookup, key)
+            pinned = offline.pinned_fingerprints(platform_keys, platform_key_file)
+            if not pinned and not trust_directory_key:
+                _fail("un annuaire ne prouve rien sans la clé de la plateforme qui l'a signé : "
+                      "donnez son empreinte obtenue hors ligne (--platform-key EMPREINTE, "
+                      "--platform-key-file ou RELAIS_PLATFORM_KEY_FILE), ou, en connaissance "
+                      "de cause, --trust-directory-key.")
+            trust = offline.lookup_from_directories(
+                (Path(p).read_text(encoding="utf-8") for p in directory_files), pinned or None)
+            result = offline.verify(path.read_bytes(), trust.lookup, key)
         else:
             result = _verify_with_database_keys(path.read_bytes(), key)
     except EnvelopeInvalid as exc:
         _fail(f"enveloppe invalide — {exc.message}", 1)
     except RelaisError as exc:
-        _fail(exc.message, 1 if exc.code == "directory_invalid" else 2)
+        _fail(exc.message, 1 if exc.code in ("directory_invalid", "platform_key_mismatch")
+              else 2)
     except SQLAlchemyError:
         _fail("base locale inaccessible : lancez « relais init » ou vérifiez avec "
               "--directory un annuaire exporté.")
+    report = result.summary() if trust is None else f"{trust.describe()}\n{result.summary()}"
     if result.content is None:
-        click.echo(result.summary())
+        click.echo(report)
     elif output_file:
         write_private(Path(output_file), result.content)  # a decrypted document: 0600
-        click.echo(f"{result.summary()} Document déchiffré écrit dans {output_file}.")
+        click.echo(f"{report} Document déchiffré écrit dans {output_file} (lisible par vous "
+                   "seul).")
     else:
-        click.echo(result.summary(), err=True)
+        click.echo(report, err=True)
         click.echo(result.content, nl=False)
 
 
@@ -562,8 +585,10 @@ def _report_check(report) -> None:  # engine.backup.CheckReport (imports stay la
 def figures(period_text: str, slugs: tuple[str, ...], username: str | None, fmt: str,
             output: str | None) -> None:
     """Chiffres d'activité (bilan chiffré), petits effectifs masqués."""
+    from pathlib import Path
+
     from engine.figures import reporting
-    from engine.platform import connect
+    from engine.platform import connect, write_private
 
     if fmt in {"ods", "docx"} and not output:
         _fail(f"le format {fmt} s'écrit dans un fichier : ajoutez --output FICHIER.")
@@ -575,18 +600,10 @@ def figures(period_text: str, slugs: tuple[str, ...], username: str | None, fmt:
     except RelaisError as exc:
         _fail(exc.message)
     if output:
-        _write_private(output, content)
+        write_private(Path(output), content)
         click.echo(f"Chiffres écrits dans {output}.")
     else:
         click.echo(content.decode("utf-8-sig"), nl=False)
-
-
-def _write_private(path: str, content: bytes) -> None:
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,20 @@ follow it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@cache
+def paris() -> tzinfo:
+    """Europe/Paris, where the partners live: working days, ITP sessions and dates in documents
+    are counted there. A system without time-zone data gets UTC rather than a crash."""
+    try:
+        return ZoneInfo("Europe/Paris")
+    except ZoneInfoNotFoundError:
+        return UTC
 
 
 class Clock(Protocol):

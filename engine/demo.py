@@ -1,4 +1,4 @@
-"""The demo territory of API.md: organisations, users and roles, keys, the ITP calendar, the
+"""The demo territory of docs/api.md: organisations, users and roles, keys, the ITP calendar, the
 five protocols deployed, and a few situations at various stages — all created idempotently
 (running `relais demo` twice creates nothing the second time).
 

@@ -3,6 +3,13 @@
 Backends: `sqlite` always; `postgresql` when RELAIS_TEST_DATABASE_URL is set (and then it must
 be reachable: an unreachable server fails the run rather than skipping). Each PostgreSQL test
 gets a database cloned from a migrated template, so tests never see each other's rows.
+
+What is expensive is built once per session (per xdist worker) and shared: the migrated and
+seeded database templates, the Flask app (rebound to each test's database and secret). The
+property tests run Hypothesis's `full` profile (200 examples each) unless CI=true or
+HYPOTHESIS_PROFILE=ci selects the bounded `ci` profile. Passwords are hashed with argon2id at
+its smallest cost: the tests prove the login logic, not the hash's cost (production keeps
+argon2's defaults).
 """
 
 from __future__ import annotations
@@ -16,15 +23,33 @@ from pathlib import Path
 
 import echo_support  # noqa: F401  (registers the test-only connector relais/echo)
 import pytest
+from apiflask import APIFlask
+from argon2 import PasswordHasher
+from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from engine.cli import main
 from engine.clock import ManualClock
 from engine.config import Settings, normalise_database_url
 from engine.db import Database
 from engine.demo import create_demo
+from engine.identity import service as identity_service
+from engine.keys.directory import fingerprint
 from engine.keys.master import FileMasterKey
+from engine.keys.service import ensure_platform_signing_key
 from engine.platform import initialise
+from engine.web import create_app
+
+hypothesis_settings.register_profile("full", max_examples=200, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=25, deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() in {"1", "true", "yes"} else "full"))
+
+# Before any template is seeded, so that every stored hash has the same (cheap) parameters.
+identity_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 PG_ENV = "RELAIS_TEST_DATABASE_URL"
 BROKER_ENV = "RELAIS_TEST_BROKER_URL"
@@ -175,10 +200,32 @@ def uow(db: Database):
         yield unit
 
 
-@pytest.fixture
-def app(settings: Settings, db: Database):
-    from engine.web import create_app
+@pytest.fixture(scope="session")
+def _built_apps() -> list[APIFlask]:
+    return []
 
+
+@pytest.fixture
+def app(settings: Settings, db: Database, _built_apps: list[APIFlask]) -> APIFlask:
+    """The web app on this test's database and session secret. Building it registers every
+    route (about 1,400 rules through APIFlask): once per session, then rebound to each test.
+    A test that changes the app itself (adds a route) takes `fresh_app`."""
+    if not _built_apps:
+        _built_apps.append(_new_app(settings, db))
+    application = _built_apps[0]
+    application.config["SECRET_KEY"] = settings.session_secret()
+    application.extensions["relais.settings"] = settings
+    application.extensions["relais.db"] = db
+    return application
+
+
+@pytest.fixture
+def fresh_app(settings: Settings, db: Database) -> APIFlask:
+    """An app of its own, for a test that adds routes or changes its configuration."""
+    return _new_app(settings, db)
+
+
+def _new_app(settings: Settings, db: Database) -> APIFlask:
     application = create_app(settings, db)
     application.config["TESTING"] = True
     return application
@@ -187,3 +234,40 @@ def app(settings: Settings, db: Database):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    """Run `relais` against the test database; returns click's result."""
+    monkeypatch.setenv("RELAIS_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("RELAIS_MASTER_KEY_FILE", str(settings.master_key_file))
+    monkeypatch.setenv("RELAIS_HOME", str(settings.home))
+    monkeypatch.delenv("RELAIS_PLATFORM_KEY_FILE", raising=False)
+
+    def run(*args: object):
+        result = CliRunner().invoke(main, [str(a) for a in args])
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            repr(result.exception)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def platform_fingerprint(db: Database) -> str:
+    """The platform key's SHA-256 fingerprint, as its operator reads it on the platform and
+    hands it to partners out of band."""
+    with db.unit_of_work() as unit:
+        public_key = ensure_platform_signing_key(unit, unit.master).public_key
+        unit.commit()
+    return fingerprint(public_key)
+
+
+@pytest.fixture
+def pinned_platform_key(cli, platform_fingerprint: str, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> str:
+    """`relais verify` with that fingerprint pinned through RELAIS_PLATFORM_KEY_FILE."""
+    pins = tmp_path / "plateforme.empreinte"
+    pins.write_text(f"{platform_fingerprint}\n", encoding="utf-8")
+    monkeypatch.setenv("RELAIS_PLATFORM_KEY_FILE", str(pins))
+    return platform_fingerprint

@@ -15,15 +15,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-def _paris() -> Any:
-    try:
-        return ZoneInfo("Europe/Paris")
-    except ZoneInfoNotFoundError:  # no tz data: UTC rather than a crash
-        return UTC
+from engine.clock import paris
 
 
 def easter(year: int) -> date:
@@ -59,7 +52,7 @@ def add_working_days(start: datetime, days: int) -> datetime:
     """`start` moved forward by `days` working days (same local time), as an aware UTC instant."""
     if days < 0:
         raise ValueError("days must be positive")
-    local = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(_paris())
+    local = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(paris())
     day = local.date()
     while not is_working_day(day):  # sent on a day off: counts from the next working day
         day += timedelta(days=1)
@@ -67,5 +60,5 @@ def add_working_days(start: datetime, days: int) -> datetime:
         day += timedelta(days=1)
         while not is_working_day(day):
             day += timedelta(days=1)
-    moved = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=_paris())
+    moved = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=paris())
     return moved.astimezone(UTC)

@@ -25,15 +25,15 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import docx
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
+from engine.clock import paris
 from engine.documents.errors import DocumentError
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -55,24 +55,18 @@ class TemplateInvalid(DocumentError):
 
 # --- French typography ---------------------------------------------------------------------
 
-def _paris() -> Any:
-    try:
-        return ZoneInfo("Europe/Paris")
-    except ZoneInfoNotFoundError:  # a system without tz data: UTC rather than a crash
-        return UTC
-
 
 def french_date(value: date | datetime) -> str:
     """« 26 novembre 2026 », « 1er décembre 2026 »; an instant is dated in Europe/Paris."""
     if isinstance(value, datetime):
-        value = (value.astimezone(_paris()) if value.tzinfo else value).date()
+        value = (value.astimezone(paris()) if value.tzinfo else value).date()
     day = "1er" if value.day == 1 else str(value.day)
     return f"{day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def french_datetime(value: datetime) -> str:
     """« 26 novembre 2026 à 9 h 30 », in Europe/Paris."""
-    local = value.astimezone(_paris()) if value.tzinfo else value
+    local = value.astimezone(paris()) if value.tzinfo else value
     return f"{french_date(local)} à {local.hour} h {local.minute:02d}"
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
 from engine.audit import service as audit
 from engine.audit.service import Actor
+from engine.clock import paris
 from engine.db import UnitOfWork
 from engine.documents.render import french_date, french_datetime
 from engine.identity.models import Organisation
@@ -33,13 +33,6 @@ from engine.itp.models import ItpBooking, ItpSession
 
 MAX_CAPACITY = 30
 MAX_WEEKS = 52
-
-
-def _paris() -> Any:
-    try:
-        return ZoneInfo("Europe/Paris")
-    except ZoneInfoNotFoundError:
-        return UTC
 
 
 def _secretariat(principal: Principal) -> int:
@@ -59,7 +52,7 @@ def _check(capacity: int, place: str | None) -> None:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=_paris())
+    return value if value.tzinfo else value.replace(tzinfo=paris())
 
 
 def open_session(uow: UnitOfWork, principal: Principal, starts_at: datetime, capacity: int,
@@ -103,7 +96,7 @@ def plan(uow: UnitOfWork, actor: Actor, organisation_id: int, first: datetime, w
     if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= MAX_WEEKS:
         raise ItpInvalid(f"Nombre de semaines invalide : de 1 à {MAX_WEEKS}.",
                          [{"field": "weeks", "message": "Nombre de semaines invalide."}])
-    local = _aware(first).astimezone(_paris())
+    local = _aware(first).astimezone(paris())
     return [_open(uow, actor, organisation_id,
                   datetime.combine(local.date() + timedelta(weeks=w), local.timetz()),
                   capacity, place) for w in range(weeks)]
@@ -182,7 +175,7 @@ def book(uow: UnitOfWork, organisation: Organisation, *, instance_id: int, case_
             return session
     start = uow.now()
     if not_before is not None:
-        start = max(start, datetime.combine(not_before, time(0, 0), tzinfo=_paris()))
+        start = max(start, datetime.combine(not_before, time(0, 0), tzinfo=paris()))
     candidates = select(ItpSession).where(
         ItpSession.organisation_id == organisation.id, ItpSession.starts_at >= start,
         ItpSession.cancelled_at.is_(None)).order_by(ItpSession.starts_at)

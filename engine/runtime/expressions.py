@@ -1,6 +1,6 @@
 """Restricted expressions: the only way diagram code (conditions, scripts, timers) runs.
 
-An uploaded diagram is code. Every expression and script is
+An uploaded diagram is code (docs/architecture.md, invariant 6). Every expression and script is
 compiled by RestrictedPython after our own AST screening, and runs with a small whitelist
 of builtins plus ``datetime``, ``date``, ``timedelta`` and ``timezone``. Guarantees:
 

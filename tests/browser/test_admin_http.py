@@ -14,7 +14,7 @@ from engine.web.app import CSP
 
 HERE = Path(__file__).parent
 ORIENTATION = (HERE / "orientation.bpmn").read_bytes()
-MIWG_DIR = HERE.parents[2] / "shared" / "conformance" / "miwg"
+MIWG_DIR = HERE.parent / "fixtures" / "miwg"
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 ADMIN_PAGES = ["/admin/protocoles", "/admin/protocoles/nouveau",
                "/admin/protocoles/orientation", "/admin/protocoles/orientation/modifier",

@@ -16,7 +16,7 @@ from lxml import etree
 
 from engine.runtime.queries import as_utf8_text
 
-MIWG_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "miwg"
+MIWG_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "miwg"
 MIWG_FILES = sorted(MIWG_DIR.glob("*.bpmn"))
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import docx
 import pytest
-from click.testing import CliRunner
 from helpers import bearer
 from routing_support import FICHE, TEMPLATES, actions, deploy, docx_text, record_consent, run_outbox
 
 from engine.cases import service as cases
-from engine.cli import main
 from engine.db import transaction
 from engine.documents import offline
 from engine.documents.render import DOCX_MEDIA_TYPE, TEMPLATE_DIRS_ENV
@@ -32,18 +30,9 @@ def _templates(monkeypatch):
 
 
 @pytest.fixture
-def cli(settings, monkeypatch):
-    monkeypatch.setenv("RELAIS_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("RELAIS_MASTER_KEY_FILE", str(settings.master_key_file))
-    monkeypatch.setenv("RELAIS_HOME", str(settings.home))
-
-    def run(*args: str):
-        result = CliRunner().invoke(main, [str(a) for a in args])
-        assert result.exception is None or isinstance(result.exception, SystemExit), \
-            repr(result.exception)
-        return result
-
-    return run
+def cli(cli, pinned_platform_key):
+    """The `relais` command, the platform key pinned as a partner would have it."""
+    return cli
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from engine.db import transaction
 from engine.runtime import service as runtime
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-MIWG = Path(__file__).parents[2].parent / "shared" / "conformance" / "miwg"
+MIWG = FIXTURES / "miwg"
 FICHE = {"gravite": "haute", "recit": "un récit", "organisation_ASSOCIATION": "asso-victimes-demo"}
 
 

@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
 from engine.audit.models import AuditEntry
-from engine.cli import main
 from engine.db import transaction
 from engine.documents import envelope, offline
 from engine.documents.envelope import ManifestFields, Metadata
@@ -24,19 +22,9 @@ CONTENT = "Fiche de liaison — « essai » — données fictives.\n".encode()
 
 
 @pytest.fixture
-def cli(settings, monkeypatch):
-    """Run `relais` against the test database."""
-    monkeypatch.setenv("RELAIS_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("RELAIS_MASTER_KEY_FILE", str(settings.master_key_file))
-    monkeypatch.setenv("RELAIS_HOME", str(settings.home))
-
-    def run(*args: str):
-        result = CliRunner().invoke(main, [str(a) for a in args])
-        assert result.exception is None or isinstance(result.exception, SystemExit), \
-            repr(result.exception)
-        return result
-
-    return run
+def cli(cli, pinned_platform_key):
+    """The `relais` command, the platform key pinned as a partner would have it."""
+    return cli
 
 
 @pytest.fixture

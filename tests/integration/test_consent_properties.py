@@ -38,7 +38,8 @@ RECIPIENTS = ("asso-victimes-demo", "cd-demo", "cmp-demo", "commissariat-demo",
               "mairie-test", "ccas-test", "brigade-test", "asso-test")
 SENDERS = ("asso-iscg-demo", "cmp-demo")  # the case is asso-iscg-demo's
 CATEGORIES = ("ID", "SOC", "HEALTH", "OFF", "MINOR", "THIRD")
-PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
+# The number of examples comes from the Hypothesis profile (tests/conftest.py).
+PROPERTY_SETTINGS = settings(deadline=None, derandomize=True,
                              suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                     HealthCheck.too_slow])
 

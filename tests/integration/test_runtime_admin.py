@@ -24,7 +24,7 @@ from engine.runtime.models import Instance, OutboxItem
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 ESSAI = (FIXTURES / "bpmn" / "essai.bpmn").read_bytes()
-MIWG = Path(__file__).parents[2].parent / "shared" / "conformance" / "miwg"
+MIWG = FIXTURES / "miwg"
 FICHE = {"gravite": "haute", "recit": "r", "organisation_ASSOCIATION": "asso-victimes-demo"}
 
 
@@ -182,8 +182,7 @@ def sqlite_settings(sqlite_template, master_key_file, tmp_path):
                               "RELAIS_MASTER_KEY_FILE": str(master_key_file)})
 
 
-@pytest.mark.parametrize("model", sorted(p.name for p in MIWG.glob("*.bpmn")) if MIWG.is_dir()
-                         else [])
+@pytest.mark.parametrize("model", sorted(p.name for p in MIWG.glob("*.bpmn")))
 def test_relais_deploy_reports_miwg_models_without_crashing(sqlite_settings, monkeypatch, model):
     result = _cli(sqlite_settings, monkeypatch, "deploy", str(MIWG / model))
     assert result.exit_code in (0, 2), result.output

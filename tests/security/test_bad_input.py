@@ -315,7 +315,8 @@ def _boom():
     raise RuntimeError("secret-marker")
 
 
-def test_unexpected_error_on_a_page(app, caplog):
+def test_unexpected_error_on_a_page(fresh_app, caplog):
+    app = fresh_app
     app.add_url_rule("/test-boom", "test_boom", _boom)
     response = app.test_client().get("/test-boom")
     html = _page(response, 500, "Erreur interne", "Une erreur inattendue")
@@ -323,7 +324,8 @@ def test_unexpected_error_on_a_page(app, caplog):
     assert any(r.exc_info and "secret-marker" in str(r.exc_info[1]) for r in caplog.records)
 
 
-def test_unexpected_error_on_the_api(app):
+def test_unexpected_error_on_the_api(fresh_app):
+    app = fresh_app
     app.add_url_rule("/api/v1/test-boom", "test_api_boom", _boom)
     response = app.test_client().get("/api/v1/test-boom")
     body = _problem(response, 500, "internal_error")
@@ -331,7 +333,9 @@ def test_unexpected_error_on_the_api(app):
     assert "RuntimeError" not in json.dumps(body)
 
 
-def test_unexpected_error_changes_nothing(app, db):
+def test_unexpected_error_changes_nothing(fresh_app, db):
+    app = fresh_app
+
     def half_done():
         from engine.web.context import uow
 

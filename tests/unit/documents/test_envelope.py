@@ -14,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from engine.documents import bench, envelope
+from engine.bench import documents as bench
+from engine.documents import envelope
 from engine.documents.envelope import (
     EnvelopeInvalid,
     ManifestFields,

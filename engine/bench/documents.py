@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from engine.bench.common import ms
 from engine.documents import envelope
 
 TARGET_RATIO = 0.4
@@ -93,23 +94,14 @@ def run(small_size: int = 20 * 1024, large_size: int = 10 * 1024 * 1024,
     return {
         "envelope_recipients": RECIPIENTS,
         "envelope_small_bytes": small_size,
-        "envelope_small_seal_ms": _ms(statistics.median(s for s, _ in small_times)),
-        "envelope_small_open_ms": _ms(statistics.median(o for _, o in small_times)),
-        "envelope_small_seal_open_ms": _ms(statistics.median(s + o for s, o in small_times)),
+        "envelope_small_seal_ms": ms(statistics.median(s for s, _ in small_times)),
+        "envelope_small_open_ms": ms(statistics.median(o for _, o in small_times)),
+        "envelope_small_seal_open_ms": ms(statistics.median(s + o for s, o in small_times)),
         "envelope_large_bytes": large_size,
-        "envelope_large_seal_open_ms": _ms(env_s),
+        "envelope_large_seal_open_ms": ms(env_s),
         "envelope_large_mb_s": round(large_size / env_s / 1e6, 1),
         "raw_aes_gcm_mb_s": round(large_size / raw_s / 1e6, 1),
         "envelope_throughput_ratio": round(raw_s / env_s, 3),
         "envelope_target_ratio": TARGET_RATIO,
     }
 
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
-if __name__ == "__main__":
-    import json
-
-    print(json.dumps(run(), indent=2))

@@ -1,0 +1,166 @@
+"""The whole run: SpiffWorkflow alone, the engine on SQLite and PostgreSQL, the task list, the
+envelopes; then the summary against the targets."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from engine.bench import documents as envelope_bench
+from engine.bench.common import (
+    BENCH_DIR,
+    DIAGRAM,
+    MAX_STEPS,
+    TARGET_GROWTH,
+    TARGET_RATIO,
+    TARGET_TASKLIST_P95_MS,
+    USER,
+    Progress,
+    quiet,
+    windows,
+)
+from engine.bench.machine import ThrowawayDatabase, load_average, machine
+from engine.bench.raw import bare_factory, measure_raw, measure_raw_facade
+from engine.bench.tasklist import measure_tasklist
+from engine.bench.testbed import Testbed, measure_engine
+from engine.errors import ConfigurationError
+
+
+def _backend(url: str | None, steps: int, tasklist_instances: int, tasklist_queries: int,
+             progress: Progress) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="relais_bench_") as home:
+        testbed = Testbed(url, Path(home))
+        try:
+            name = testbed.db.dialect
+            progress(f"{name} : protocole de {steps} étapes par la couche de services")
+            result = measure_engine(testbed, steps, progress, bare_factory())
+            # The bulk instances carry a realistic state: the benchmark instance's at step 3.
+            sample = result.pop("_state_3")
+            progress(f"{name} : liste de tâches avec {tasklist_instances} instances")
+            result["tasklist"] = measure_tasklist(testbed, tasklist_instances,
+                                                  tasklist_queries, sample, progress)
+            result["server_version"] = testbed.server_version()
+            return result
+        finally:
+            testbed.dispose()
+
+
+def _target(value: float | None, target: float, lower_is_better: bool = True) -> dict[str, Any]:
+    met = None if value is None else (value <= target if lower_is_better else value >= target)
+    return {"value": value, "target": f"{'≤' if lower_is_better else '≥'} {target:g}",
+            "met": met}
+
+
+def run(steps: int = 200, tasklist_instances: int = 100_000, tasklist_queries: int = 200,
+        postgresql_url: str | None = None, sqlite_tasklist_instances: int | None = None,
+        documents: dict[str, int] | None = None, progress: Progress = quiet) -> dict[str, Any]:
+    """Measure everything and return the report (see the module docstring)."""
+    if not 3 <= steps <= MAX_STEPS:
+        raise ConfigurationError(f"Le nombre d'étapes doit être entre 3 et {MAX_STEPS}.")
+    if not DIAGRAM.is_file():
+        raise ConfigurationError(f"{DIAGRAM} introuvable : le banc d'essai se lance depuis un "
+                                 "clone du dépôt (ops/bench).")
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "parameters": {"steps": steps, "window": windows(steps)[0],
+                       "tasklist_instances": tasklist_instances,
+                       "sqlite_tasklist_instances": sqlite_tasklist_instances
+                       if sqlite_tasklist_instances is not None else tasklist_instances,
+                       "tasklist_queries": tasklist_queries,
+                       "diagram": str(DIAGRAM.relative_to(BENCH_DIR.parents[1])),
+                       "user": USER},
+    }
+    progress(f"SpiffWorkflow seul : {steps} étapes")
+    report["raw"] = measure_raw(steps)
+    report["raw_facade"] = measure_raw_facade(steps)
+
+    engine: dict[str, Any] = {}
+    engine["sqlite"] = _backend(None, steps, report["parameters"]["sqlite_tasklist_instances"],
+                                tasklist_queries, progress)
+    if postgresql_url:
+        try:
+            database = ThrowawayDatabase(postgresql_url)
+        except DBAPIError as exc:  # unreachable, or no right to create a database: say so
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            engine["postgresql"] = {"skipped": f"PostgreSQL inutilisable : {reason}"}
+        else:
+            try:
+                engine["postgresql"] = _backend(database.url, steps, tasklist_instances,
+                                                tasklist_queries, progress)
+            finally:
+                database.drop()
+    else:
+        engine["postgresql"] = {"skipped": "non configuré (RELAIS_BENCH_DATABASE_URL ou "
+                                           "RELAIS_DATABASE_URL postgresql)"}
+    report["engine"] = engine
+
+    progress("documents : enveloppes")
+    report["documents"] = envelope_bench.run(**(documents or {}))
+    report["machine"]["load_average_at_end"] = load_average()
+    _summarise(report)
+    return report
+
+
+def _summarise(report: dict[str, Any]) -> None:
+    raw, steps = report["raw"], report["parameters"]["steps"]
+    ratio: dict[str, Any] = {
+        "definition": "median engine step ÷ median raw step over steps 1-N, raw step k timed "
+                      "right before engine step k (bare SpiffWorkflow twin)"}
+    (e1, e2), (l1, l2) = raw["windows"]
+    growth: dict[str, Any] = {
+        "definition": f"median step time over steps {l1}-{l2} of the long-lived instance ÷ "
+                      f"median over steps {e1}-{e2} of a fresh instance, each fresh step "
+                      "interleaved with a late step",
+        "raw": raw["growth"], "raw_facade": report["raw_facade"]["growth"]}
+    tasklist: dict[str, Any] = {}
+    state: dict[str, Any] = {"raw_3": raw["state_bytes_3"],
+                             f"raw_{steps}": raw[f"state_bytes_{steps}"]}
+    targets: list[dict[str, Any]] = []
+    for backend, figures in report["engine"].items():
+        if "skipped" in figures:
+            continue
+        value = round(figures["step_ms_median"] / figures["raw_step_ms_median"], 2)
+        ratio[backend] = {"value": value,
+                          "step1": round(figures["step1_ms"] / figures["raw_step1_ms"], 2),
+                          "stepN": round(figures["stepN_ms"] / figures["raw_stepN_ms"], 2),
+                          "vs_raw_alone": round(figures["step_ms_median"]
+                                                / raw["step_ms_median"], 2),
+                          "vs_raw_facade_alone": round(figures["step_ms_median"]
+                                                       / report["raw_facade"]["step_ms_median"],
+                                                       2)}
+        growth[backend] = figures["growth"]
+        tasklist[backend] = figures["tasklist"]["p95_ms"]
+        state[f"{backend}_3"] = figures["state_bytes_3"]
+        state[f"{backend}_{steps}"] = figures[f"state_bytes_{steps}"]
+        targets.append({"name": "ratio", "backend": backend,
+                        **_target(value, TARGET_RATIO)})
+        targets.append({"name": "growth", "backend": backend,
+                        **_target(figures["growth"], TARGET_GROWTH)})
+        tl = _target(figures["tasklist"]["p95_ms"], TARGET_TASKLIST_P95_MS)
+        if backend != "postgresql":
+            tl["note"] = "cible fixée pour PostgreSQL ; SQLite pour information"
+        targets.append({"name": "tasklist_p95_ms", "backend": backend,
+                        "instances": figures["tasklist"]["instances"], **tl})
+    docs = report["documents"]
+    targets.append({"name": "envelope_throughput_ratio", "backend": "-",
+                    **_target(docs["envelope_throughput_ratio"],
+                              docs.get("envelope_target_ratio", 0.4), lower_is_better=False)})
+    ratio["target"], ratio["met"] = TARGET_RATIO, _all_met(targets, "ratio")
+    growth["target"], growth["met"] = TARGET_GROWTH, _all_met(targets, "growth")
+    tasklist["target"] = TARGET_TASKLIST_P95_MS
+    pg = next((t for t in targets if t["name"] == "tasklist_p95_ms"
+               and t["backend"] == "postgresql"), None)
+    tasklist["met"] = pg["met"] if pg else None
+    report["ratio"], report["growth"] = ratio, growth
+    report["tasklist_p95_ms"], report["state_bytes"] = tasklist, state
+    report["targets"] = targets
+
+
+def _all_met(targets: list[dict[str, Any]], name: str) -> bool | None:
+    values = [t["met"] for t in targets if t["name"] == name and t["met"] is not None]
+    return all(values) if values else None
