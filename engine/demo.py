@@ -34,15 +34,18 @@ ORGANISATIONS = (
     ("commissariat-demo", "Commissariat de police (démo)", K.POLICE),
     ("plateforme-demo", "Administration de la plateforme (démo)", K.PLATFORM),
     ("gendarmerie-demo", "Brigade de gendarmerie (démo)", K.GENDARMERIE),
-    ("crip-demo", "CRIP — cellule de recueil des informations préoccupantes (démo)",
-     K.DEPARTMENTAL_COUNCIL),
-    ("mairie-demo", "Mairie (démo) — conseil des droits et devoirs des familles", K.COMMUNE),
+    ("crip-demo", "CRIP — cellule de recueil des informations préoccupantes (démo)", K.CRIP),
+    ("mairie-demo", "Mairie (démo) — conseil pour les droits et devoirs des familles",
+     K.COMMUNE),
+    ("parquet-demo", "Parquet du tribunal judiciaire (démo) — procureur de la République",
+     K.PARQUET),
 )
 
-# Beyond what each kind gets by default: the victim-support association is approved to
-# receive offence data (it keeps the victims' dossiers); the IS's employer and the
-# association are bound by professional secrecy (shared-secrecy legal bases).
-OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo",)
+# Beyond what each kind gets by default: the victim-support association (it keeps the
+# victims' dossiers) and the IS's employer (the IS works in the police station under a
+# convention with the State) are authorised to keep offence data (loi Informatique et
+# libertés art. 46); both are bound by professional secrecy (shared-secrecy legal bases).
+OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo")
 BOUND_BY_SECRECY = ("asso-iscg-demo", "asso-victimes-demo")
 
 
@@ -71,6 +74,8 @@ USERS = (
              Role.GENDARMERIE),
     DemoUser("demo-cddf", "Inès Garcia (coordinatrice du CDDF, démo)", "mairie-demo",
              Role.CDDF),
+    DemoUser("demo-parquet", "Hélène Vidal (substitute du procureur, démo)", "parquet-demo",
+             Role.PARQUET),
 )
 
 # The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.

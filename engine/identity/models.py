@@ -28,6 +28,8 @@ class OrganisationKind(StrEnum):
     POLICE = "police"
     GENDARMERIE = "gendarmerie"
     CMP = "cmp"
+    CRIP = "crip"
+    PARQUET = "parquet"
     PLATFORM = "platform"
 
 
@@ -39,6 +41,8 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.POLICE: "Police nationale",
     OrganisationKind.GENDARMERIE: "Gendarmerie nationale",
     OrganisationKind.CMP: "Centre médico-psychologique",
+    OrganisationKind.CRIP: "Cellule de recueil des informations préoccupantes",
+    OrganisationKind.PARQUET: "Parquet (procureur de la République)",
     OrganisationKind.PLATFORM: "Administration de la plateforme",
 }
 
@@ -46,9 +50,10 @@ ORGANISATION_KIND_LABELS = {
 # Kinds whose organisations get a flag when created (and by migration 0005): police and
 # gendarmerie receive offence data by nature; departmental councils (CASF L.221-6), CCAS
 # (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by professional secrecy by statute.
-OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE})
+OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE,
+                                OrganisationKind.PARQUET})
 SECRECY_KINDS = frozenset({OrganisationKind.DEPARTMENTAL_COUNCIL, OrganisationKind.CCAS,
-                           OrganisationKind.CMP})
+                           OrganisationKind.CMP, OrganisationKind.CRIP})
 
 
 class Organisation(Base):
