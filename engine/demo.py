@@ -59,6 +59,7 @@ class DemoUser:
 
 USERS = (
     DemoUser("demo-is", "Camille Martin (IS, démo)", "asso-iscg-demo", Role.IS),
+    DemoUser("demo-is2", "Karim Haddad (IS, démo)", "asso-iscg-demo", Role.IS),
     DemoUser("demo-asso", "Nadia Benali (association, démo)", "asso-victimes-demo",
              Role.ASSOCIATION),
     DemoUser("demo-itp", "Julien Petit (secrétariat ITP, démo)", "cd-demo", Role.CG_ITP),

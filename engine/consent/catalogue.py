@@ -279,6 +279,15 @@ for _basis in (
         reviewer_roles=frozenset({Role.IS, Role.ASSOCIATION, Role.CG_SOCIAL, Role.CG_ITP,
                                   Role.CMP, Role.PSYCHOLOGUE})),
     LegalBasis(
+        code="requisition_adressee", label="Réquisition judiciaire adressée par un officier "
+        "ou un agent de police judiciaire", reference="Code de procédure pénale art. 60-1, "
+        "77-1-1 et 99-3", roles=frozenset({Role.POLICE, Role.GENDARMERIE}),
+        information=frozenset({NOT_APPLICABLE}),
+        information_rule="sans objet : la procédure judiciaire décide de l'information",
+        recipient_kinds=frozenset({K.ASSOCIATION, K.DEPARTMENTAL_COUNCIL, K.CCAS, K.CMP,
+                                   K.CRIP, K.COMMUNE}),
+        categories=frozenset({"ID", "SOC"})),
+    LegalBasis(
         code="cddf_information", label="Photographie sociale d'un mineur présentée au conseil "
         "pour les droits et devoirs des familles",
         reference="CASF art. L.121-6-2 et L.141-1",

@@ -21,7 +21,7 @@ Guarantees (`authorize`):
   the organisation is flagged `bound_by_secrecy`); an informed objection is recorded and
   shown and blocks only a basis whose `objection_blocks` says so; every category is one the
   basis carries, and a basis that needs a legal review has an approved review recorded
-  before `at`.
+  before `at` by another person than the record's author.
 - Anything else raises `ConsentRefused` (403) with a stable code and a French explanation
   of what is missing.
 """
@@ -355,6 +355,12 @@ def _check_review(uow: UnitOfWork, basis: LegalBasis, record: CaseRecord,
         raise LegalBasisRefused(
             "legal_basis_review_rejected", f"La revue juridique a écarté la {basis.label.lower()} "
             f"le {french_date(review.decided_at or at)} : rien n'est transmis.",
+            record_id=record.id, legal_basis=basis.code)
+    if review is not None and review.decision == APPROVED \
+            and review.decided_by == record.created_by:
+        raise LegalBasisRefused(
+            "legal_basis_review_same_person", f"« {basis.label} » doit être contrôlée par un "
+            "autre professionnel que celui qui l'a préparée : rien n'est transmis.",
             record_id=record.id, legal_basis=basis.code)
     if review is None or review.decision != APPROVED or review.decided_at is None \
             or review.decided_at > at:

@@ -9,6 +9,7 @@ import json
 import pytest
 from consent_support import (
     AUTHORS,
+    PASSWORD,
     add_test_territory,
     deploy_diagram,
     invoke,
@@ -36,7 +37,8 @@ from engine.runtime.models import Incident
 RECIPIENT = {"ip_crip": "crip-demo", "secret_partage_adultes": "cd-demo",
              "secret_partage_enfance": "cd-demo", "signalement_226_14": "parquet-demo",
              "danger_grave_223_6": "parquet-demo", "maltraitance_226_14": "parquet-demo",
-             "requisition_60_1": "commissariat-demo", "cddf_information": "mairie-test"}
+             "requisition_60_1": "commissariat-demo", "cddf_information": "mairie-test",
+             "requisition_adressee": "asso-iscg-demo"}
 MARKER = "JUSTIFICATION-7f3a"
 NOT_INFORMED = "not_informed_contrary_to_interest"
 
@@ -62,11 +64,24 @@ def refusal(db, case_id, record_id, recipient, **kw) -> LegalBasisRefused:
     return refused.value
 
 
+def colleague(db, username) -> str:
+    """Another professional with `username`'s role in the same organisation (the review of a
+    requisition is never answered by the person who prepared it)."""
+    slug, role = AUTHORS[username]
+    other = f"{username}-2"
+    with transaction(db) as uow:
+        user = identity.find_user(uow, other) or identity.create_user(
+            uow, SYSTEM, username=other, display_name=other, password=PASSWORD)
+        identity.grant_role(uow, SYSTEM, user, identity.get_organisation(uow, slug), role)
+    return other
+
+
 def approve(db, record_id, case_id, username, decision="approved"):
+    reviewer = colleague(db, username)
     with transaction(db) as uow:
         invoked = consent.invoke_legal_basis(uow, SYSTEM, cases.get_case(uow, case_id),
                                              record_id)
-        consent.answer_legal_review(uow, principal(uow, username), invoked.review, decision)
+        consent.answer_legal_review(uow, principal(uow, reviewer), invoked.review, decision)
 
 
 @pytest.mark.parametrize("code", sorted(RECIPIENT))
@@ -74,7 +89,7 @@ def test_each_legal_basis_works_only_for_its_roles(db, code):
     basis = LEGAL_BASES[code]
     for username, (_org, role) in AUTHORS.items():
         case_id = open_case(db, username)
-        information = "informed"
+        information = "informed" if "informed" in basis.information else "not_applicable"
         record_id = invoke(db, username, case_id, code, information=information)
         allowed = role in basis.roles
         if allowed and basis.requires_review:
@@ -165,7 +180,12 @@ def test_a_requisition_is_never_answered_automatically(db):
     with transaction(db) as uow:
         consent.answer_legal_review(uow, principal(uow, "demo-asso"),
                                     uow.session.get(consent.LegalReview, review_id), "approved")
-    granted = authorize(db, case_id, record_id, "commissariat-demo", categories=("ID", "OFF"))
+    # Approved by the person who prepared it: no second pair of eyes, nothing leaves.
+    assert refusal(db, case_id, record_id, "commissariat-demo").code == \
+        "legal_basis_review_same_person"
+    second = invoke(db, "demo-asso", case_id, "requisition_60_1", information="not_applicable")
+    approve(db, second, case_id, "demo-asso")
+    granted = authorize(db, case_id, second, "commissariat-demo", categories=("ID", "OFF"))
     assert granted.legal_basis == "requisition_60_1"
     with transaction(db) as uow, pytest.raises(ReviewAlreadyAnswered):
         consent.answer_legal_review(uow, principal(uow, "demo-asso"),
@@ -177,7 +197,7 @@ def test_a_requisition_is_never_answered_automatically(db):
         "legal_basis_review_rejected"
     opened = actions(db, "consent.legal_review_opened")
     answered = actions(db, "consent.legal_review_answered")
-    assert len(opened) == 2 and len(answered) == 2
+    assert len(opened) == 3 and len(answered) == 3
     assert json.loads(answered[0].details)["decision"] == "approved"
 
 

@@ -271,7 +271,54 @@ def fiche_liaison() -> None:
     _save(report, "fiche_liaison", "fl_information_preoccupante.docx")
 
 
+# --- orientation vers l'intervenant social, réquisition judiciaire --------------------------
+
+def police_protocols() -> None:
+    sheet = _document("Fiche d'orientation vers l'intervenant social",
+                      "Fiche d'orientation vers l'intervenant social", CONFIDENTIAL,
+                      "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
+                      "{{ fondement }}.")
+    sheet.add_paragraph("Orientation par {{ organisation_expediteur }} : la personne a accepté "
+                        "d'être contactée par l'intervenant social.")
+    _section(sheet, "Personne", [("Nom", "{{ personne_nom }}"),
+                                 ("Prénom", "{{ personne_prenom }}"),
+                                 ("Date de naissance", "{{ personne_naissance }}"),
+                                 ("Téléphone", "{{ telephone }}"),
+                                 ("Moment préféré", "{{ moment_contact }}")])
+    _section(sheet, "Orientation", [("Motif", "{{ motif }}"),
+                                    ("Circonstances", "{{ circonstances }}"),
+                                    ("Agent qui oriente", "{{ orienteur }}")])
+    _save(sheet, "orientation_is", "oi_fiche_orientation.docx")
+
+    requisition = _document("Réquisition judiciaire", "Réquisition judiciaire", CONFIDENTIAL,
+                            "Adressée à {{ organisation_destinataire }} le {{ date_document }} "
+                            "— {{ fondement }}.")
+    requisition.add_paragraph("{{ organisation_expediteur }} requiert la communication des "
+                              "informations ci-dessous, pour les besoins de la procédure.")
+    _section(requisition, "Procédure", [("Référence", "{{ reference_procedure }}"),
+                                        ("Magistrat ou OPJ requérant", "{{ magistrat }}"),
+                                        ("Cadre", "{{ cadre }}"),
+                                        ("Réponse attendue avant le", "{{ delai_reponse }}")])
+    _section(requisition, "Demande", [("Personne concernée",
+                                       "{{ personne_prenom }} {{ personne_nom }}"),
+                                      ("Date de naissance", "{{ personne_naissance }}"),
+                                      ("Informations demandées", "{{ objet }}")])
+    _save(requisition, "requisition_judiciaire", "rq_requisition.docx")
+
+    answer = _document("Réponse à une réquisition judiciaire",
+                       "Réponse à une réquisition judiciaire", CONFIDENTIAL,
+                       "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
+                       "{{ fondement }}.")
+    answer.add_paragraph("{{ organisation_expediteur }} répond à la réquisition ci-dessous ; "
+                         "la réponse a été contrôlée par un second professionnel et se limite "
+                         "à ce qui est demandé.")
+    label_table(answer, [("Référence de la procédure", "{{ reference_procedure }}"),
+                         ("Informations transmises", "{{ elements_transmis }}")])
+    _save(answer, "requisition_judiciaire", "rq_reponse.docx")
+
+
 if __name__ == "__main__":
+    police_protocols()
     violence_conjugale()
     cmp_binome()
     itp_synthese()
