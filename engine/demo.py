@@ -300,12 +300,47 @@ def _convocation_mineurs(d: _Driver) -> None:
     d.complete("demo-is", minor, {"rdv_date": d.day(8), "rdv_heure": "17:00"})
 
 
+def _orientation_is(d: _Driver) -> None:
+    # Oriented by the police with her agreement: waiting in the IS's tasks for a first call.
+    orientation = d.start("demo-police", "orientation_is")
+    d.complete("demo-police", orientation, {
+        "personne_nom": "Exemple", "personne_prenom": "Hugo", "telephone": "06 00 00 00 00",
+        "motif": "detresse_sociale", "moment_contact": "apres_midi",
+        "circonstances": "Situation fictive de démonstration : venu au commissariat après "
+                         "une expulsion.",
+        "orienteur": "Brigadier Thomas Roux (démo)"})
+    d.complete("demo-police", orientation, GRANTED)
+
+
+def _requisition_judiciaire(d: _Driver) -> None:
+    # A requisition received, filed and answered by one IS, waiting for a colleague's check.
+    sent = d.start("demo-police", "requisition_judiciaire")
+    d.complete("demo-police", sent, {
+        "reference_procedure": "PV 2026/000001 (démo)", "magistrat": "Substitute du "
+        "procureur (démo)", "cadre": "preliminaire", "objet": "Dates des entretiens avec la "
+        "personne depuis le début de l'année.", "personne_nom": "Exemple",
+        "personne_prenom": "Inès", "delai_reponse": d.day(15)})
+    d.complete("demo-police", sent, {"legal_basis": "requisition_adressee",
+                                     "information": "not_applicable",
+                                     "justification": "Enquête préliminaire (démo)."})
+    answer = d.start("demo-is", "requisition_reponse")
+    d.complete("demo-is", answer, {"envoi": d.last_delivery(sent),
+                                   "service_requerant": "police"})
+    d.complete("demo-is", answer, {"reference_procedure": "PV 2026/000001 (démo)",
+                                   "elements_transmis": "Entretiens fictifs de démonstration."})
+    d.complete("demo-is", answer, {"legal_basis": "requisition_60_1",
+                                   "information": "not_applicable",
+                                   "justification": "Réquisition régulière, limitée aux dates."})
+
+
 LIVING: dict[str, Callable[[_Driver], None]] = {
     "violence_conjugale": _violence_conjugale,
     "cmp_binome": _cmp_binome,
     "itp_synthese": _itp_synthese,
     "fiche_liaison": _fiche_liaison,
     "convocation_mineurs": _convocation_mineurs,
+    "orientation_is": _orientation_is,
+    "requisition_judiciaire": _requisition_judiciaire,
 }
 
 
