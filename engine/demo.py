@@ -75,6 +75,8 @@ USERS = (
              Role.GENDARMERIE),
     DemoUser("demo-cddf", "Inès Garcia (coordinatrice du CDDF, démo)", "mairie-demo",
              Role.CDDF),
+    DemoUser("demo-psy", "Lucie Bernard (psychologue du commissariat, démo)",
+             "commissariat-demo", Role.PSYCHOLOGUE),
     DemoUser("demo-parquet", "Hélène Vidal (substitute du procureur, démo)", "parquet-demo",
              Role.PARQUET),
 )

@@ -305,8 +305,9 @@ for _basis in (
 HEALTH_KINDS = frozenset({K.CMP})
 # The victim-support association may receive health data (injuries, medical certificate,
 # ITT) under the victim's explicit consent naming that category (RGPD art. 9.2.a), never
-# on a legal basis.
-HEALTH_BY_CONSENT_KINDS = frozenset({K.ASSOCIATION})
+# on a legal basis; so may the police or gendarmerie unit to which she asks that her
+# dossier be handed for her complaint.
+HEALTH_BY_CONSENT_KINDS = frozenset({K.ASSOCIATION, K.POLICE, K.GENDARMERIE})
 
 
 @dataclass(frozen=True)
@@ -318,8 +319,9 @@ class CapabilityProblem:
 def capability_problem(recipient: Organisation, categories: Iterable[str], *,
                        by_consent: bool = False) -> CapabilityProblem | None:
     """Why `recipient` may not receive these categories at all: `HEALTH` only to health
-    organisations (kind `cmp`), or to an association under an explicit consent
-    (`by_consent`); `OFF` only to organisations flagged `offence_data_authorised`."""
+    organisations (kind `cmp`), or under an explicit consent (`by_consent`) to an
+    association, police or gendarmerie; `OFF` only to organisations flagged
+    `offence_data_authorised`."""
     wanted = set(categories)
     health_ok = recipient.kind in HEALTH_KINDS or (
         by_consent and recipient.kind in HEALTH_BY_CONSENT_KINDS)
@@ -328,7 +330,8 @@ def capability_problem(recipient: Organisation, categories: Iterable[str], *,
             "recipient_capability_health",
             f"{recipient.name} n'est pas un établissement de santé : les données de santé "
             "(HEALTH) ne peuvent lui être transmises qu'avec le consentement explicite de la "
-            "personne, et seulement s'il s'agit d'une association d'aide aux victimes. "
+            "personne, et seulement s'il s'agit d'une association d'aide aux victimes ou du "
+            "service d'enquête auquel la victime remet son dossier. "
             "Retirez-les de la transmission.")
     if "OFF" in wanted and not recipient.offence_data_authorised:
         return CapabilityProblem(

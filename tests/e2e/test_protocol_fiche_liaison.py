@@ -110,6 +110,14 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
     assert "frappé par son père" in text and "Informée de la transmission" in text
     assert t.get("demo-is", f"/cases/{liaison['case_id']}/consents") == []
     t.acknowledge("demo-crip", report["id"])
+    # The CRIP tells the reporting professional what became of it (CASF L.226-5).
+    assert t.tasks("demo-social", liaison["id"]) == []  # the CRIP, not the sector office
+    t.complete("demo-crip", liaison["id"], {"suites_crip": "evaluation_en_cours"})
+    feedback = t.task("demo-is", liaison["id"])
+    assert t.form("demo-is", feedback["id"])["properties"]["suites_crip"]["const"] == \
+        "evaluation_en_cours"
+    t.complete("demo-is", liaison["id"], {"suites_crip": "evaluation_en_cours",
+                                          "pris_connaissance": True})
     assert t.status(liaison["id"]) == "completed"
     [row] = t.audit("routing.transmitted")
     assert row["legal_basis"] == "ip_crip" and row["consent"] is None

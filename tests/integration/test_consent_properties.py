@@ -179,9 +179,10 @@ def _build(uow, history: list[dict], basis_records: list[dict]) -> World:
 
 def _capable(recipient: Organisation, categories: set[str], sender: Organisation, *,
              by_consent: bool) -> bool:
-    """HEALTH to a CMP, or to an association under a consent; OFF held and received only by
-    authorised organisations."""
-    health_ok = recipient.kind == "cmp" or (by_consent and recipient.kind == "association")
+    """HEALTH to a CMP, or under a consent to an association, police or gendarmerie; OFF
+    held and received only by authorised organisations."""
+    health_ok = recipient.kind == "cmp" or (
+        by_consent and recipient.kind in {"association", "police", "gendarmerie"})
     return ("HEALTH" not in categories or health_ok) \
         and ("OFF" not in categories
              or (recipient.offence_data_authorised and sender.offence_data_authorised))

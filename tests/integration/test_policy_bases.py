@@ -145,7 +145,7 @@ def test_health_data_reaches_the_association_only_under_an_explicit_consent(db):
                                categories=["ID", "SOC"], channel="oral")
     assert refused(db, other, "asso-victimes-demo", ("HEALTH", "ID"),
                    purpose="vc_transmission").code == "consent_out_of_scope"
-    # Never on a legal basis, never to a council.
+    # Never on a legal basis, never to a council (the police only under her consent).
     record = invoke(db, "demo-is", case_id, "secret_partage_adultes")
     assert refused(db, case_id, "asso-victimes-demo", ("HEALTH", "SOC"), record=record,
                    role="ASSOCIATION").code == "recipient_capability_health"

@@ -119,8 +119,8 @@ def cmp_binome() -> None:
     psy = _document("Volet psychiatrique (binôme IS / CMP)",
                     "Volet psychiatrique — entretien du binôme IS / CMP",
                     "Relais — situation {{ reference }} — données de santé, réservé au CMP",
-                    "Scellé pour {{ organisation_destinataire }} le {{ date_document }} — "
-                    "{{ fondement }}.")
+                    "Chiffré et signé pour {{ organisation_destinataire }} le "
+                    "{{ date_document }} — {{ fondement }}.")
     psy.add_paragraph("Entretien commun du {{ rdv_date }} (intervenant social et infirmier·e "
                       "du CMP).")
     _section(psy, "Personne", [("Nom", "{{ personne_nom }}"), ("Prénom", "{{ personne_prenom }}"),
@@ -202,25 +202,33 @@ def itp_synthese() -> None:
 # --- convocation des mineurs ---------------------------------------------------------------
 
 def convocation_mineurs() -> None:
-    letter = _document("Convocation au pôle psychosocial", "Convocation",
-                       "{{ organisation_expediteur }} — pôle psychosocial du commissariat",
+    letter = _document("Convocation au pôle psychosocial", "Invitation à un rendez-vous",
+                       "{{ commissariat_nom }} — {{ commissariat_adresse }} — "
+                       "tél. {{ commissariat_telephone }}",
                        "Référence {{ reference }} — courrier du {{ date_document }}.")
+    letter.add_paragraph("{{ commissariat_nom }}")
+    letter.add_paragraph("{{ commissariat_adresse }} — tél. {{ commissariat_telephone }}")
     letter.add_paragraph("À l'attention de {{ responsables_legaux }}")
     letter.add_paragraph("{{ adresse }}")
     letter.add_paragraph("Madame, Monsieur,")
-    letter.add_paragraph("Vous êtes convoqués, avec {{ mineur_prenom }} {{ mineur_nom }}, au "
-                         "pôle psychosocial du commissariat le {{ rdv_date }} à "
+    letter.add_paragraph("Nous vous proposons de venir, avec {{ mineur_prenom }} {{ mineur_nom }}, "
+                         "au pôle psychosocial du commissariat le {{ rdv_date }} à "
                          "{{ rdv_heure }}. Le délégué police-population, l'intervenant social "
-                         "et le psychologue vous recevront.")
-    letter.add_paragraph("Cette rencontre n'est pas une procédure judiciaire : elle est "
-                         "l'occasion d'un rappel de la loi et d'un échange sur l'aide que "
-                         "nous pouvons vous apporter.")
-    letter.add_paragraph("Si vous ne pouvez pas venir, merci de nous appeler pour convenir "
-                         "d'une autre date.")
+                         "et la psychologue du commissariat vous recevront.")
+    letter.add_paragraph("Votre venue est libre : ce rendez-vous n'est ni une convocation "
+                         "judiciaire ni une audition. Il est l'occasion d'un rappel à l'ordre "
+                         "et d'un échange sur l'aide que nous pouvons vous apporter, si vous le "
+                         "souhaitez.")
+    letter.add_paragraph("Si vous ne pouvez pas venir, merci de nous appeler au "
+                         "{{ commissariat_telephone }} pour convenir d'une autre date.")
+    letter.add_paragraph("Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos "
+                         "salutations distinguées.")
+    letter.add_paragraph("{{ signataire }}")
     _save(letter, "convocation_mineurs", "cm_convocation.docx")
 
     snapshot = _document("Photographie sociale (CDDF)",
-                         "Photographie sociale — conseil des droits et devoirs des familles",
+                         "Photographie sociale — conseil pour les droits et devoirs des "
+                         "familles",
                          CONFIDENTIAL, "Transmise à {{ organisation_destinataire }} le "
                          "{{ date_document }} — {{ fondement }}.")
     snapshot.add_paragraph("Établie par le pôle psychosocial ({{ organisation_expediteur }}) ; "
