@@ -49,6 +49,29 @@ OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo")
 BOUND_BY_SECRECY = ("asso-iscg-demo", "asso-victimes-demo")
 
 
+# Letterheads (address, phone) and data-protection officers' contacts: all fictitious.
+LETTERHEADS = {
+    "asso-iscg-demo": ("12 rue de la Démonstration, 78000 Versailles", "01 00 00 00 10",
+                       "dpo@asso-iscg.demo.invalid"),
+    "asso-victimes-demo": ("3 place de l'Aide, 78000 Versailles", "01 00 00 00 20",
+                           "dpo@france-victimes.demo.invalid"),
+    "cd-demo": ("2 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 30",
+                "dpo@departement.demo.invalid"),
+    "cmp-demo": ("5 rue du Soin, 78190 Trappes (démo)", "01 00 00 00 40",
+                 "dpo@hopital.demo.invalid"),
+    "commissariat-demo": ("1 place de la République, 78190 Trappes (démo)", "01 00 00 00 00",
+                          "dpo@interieur.demo.invalid"),
+    "gendarmerie-demo": ("4 route de la Brigade, 78320 Le Mesnil (démo)", "01 00 00 00 50",
+                         "dpo@gendarmerie.demo.invalid"),
+    "crip-demo": ("2 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 60",
+                  "dpo@departement.demo.invalid"),
+    "mairie-demo": ("Place de l'Hôtel-de-Ville, 78190 Trappes (démo)", "01 00 00 00 70",
+                    "dpo@mairie.demo.invalid"),
+    "parquet-demo": ("5 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 80",
+                     "dpo@justice.demo.invalid"),
+}
+
+
 @dataclass(frozen=True)
 class DemoUser:
     username: str
@@ -119,6 +142,9 @@ def _capabilities(uow: UnitOfWork) -> None:
                                              True)
     for slug in BOUND_BY_SECRECY:
         identity.set_bound_by_secrecy(uow, SYSTEM, identity.get_organisation(uow, slug), True)
+    for slug, (address, phone, dpo) in LETTERHEADS.items():
+        identity.set_letterhead(uow, SYSTEM, identity.get_organisation(uow, slug),
+                                address=address, phone=phone, dpo_contact=dpo)
 
 
 def _keys(uow: UnitOfWork) -> None:

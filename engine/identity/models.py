@@ -47,9 +47,10 @@ ORGANISATION_KIND_LABELS = {
 }
 
 
-# Kinds whose organisations get a flag when created (and by migration 0005): police and
-# gendarmerie receive offence data by nature; departmental councils (CASF L.221-6), CCAS
-# (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by professional secrecy by statute.
+# Kinds whose organisations get a flag when created (and by migration 0005): police,
+# gendarmerie and the parquet receive offence data by nature; departmental councils (CASF
+# L.221-6), the CRIP, CCAS (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by
+# professional secrecy by statute.
 OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE,
                                 OrganisationKind.PARQUET})
 SECRECY_KINDS = frozenset({OrganisationKind.DEPARTMENTAL_COUNCIL, OrganisationKind.CCAS,
@@ -73,6 +74,11 @@ class Organisation(Base):
                                                           server_default=false())
     bound_by_secrecy: Mapped[bool] = mapped_column(Boolean, default=False,
                                                    server_default=false())
+    # Letterhead of the documents it issues and the RGPD notice's contacts (the organisation
+    # is the data controller of its situations); changed only through identity.service.
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    dpo_contact: Mapped[str | None] = mapped_column(String(300))
 
 
 class User(Base):

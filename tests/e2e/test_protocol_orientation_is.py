@@ -43,6 +43,12 @@ def test_a_police_orientation_with_agreement_reaches_the_is_inbox_and_tasks(t):
     text = t.document("demo-is", received["id"])
     assert "06 00 00 00 07" in text and "Violences au sein du couple" in text
     assert "Brigadier Roux" in text
+    # Issued on the commissariat's letterhead, by the officer who collected the agreement.
+    assert "Commissariat de police (démo) — 1 place de la République, 78190 Trappes (démo) — " \
+        "tél. 01 00 00 00 00" in text
+    assert "par Brigadier Thomas Roux (démo), police" in text
+    assert "Code pénal, art. 226-13" in text and "réclamation à la CNIL" in text
+    assert "dpo@interieur.demo.invalid" in text and "Finalité : Orientation" in text
     assert t.inbox("demo-asso") == [] and t.inbox("demo-cmp") == []
     task = t.task("demo-is", orientation["id"])
     assert task["name"] == "Contacter la personne orientée"

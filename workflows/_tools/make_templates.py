@@ -18,7 +18,7 @@ from pathlib import Path
 import docx
 from docx.shared import Pt
 
-from engine.documents.build import label_table
+from engine.documents.build import label_table, set_language
 
 WORKFLOWS = Path(__file__).resolve().parents[1]
 FIXED_DATE = datetime(2026, 11, 1, 9, 0)  # stable metadata: regenerating changes nothing
@@ -35,6 +35,7 @@ def _document(title: str, heading: str, header: str, footer: str) -> docx.Docume
     style = document.styles["Normal"]
     style.font.name = "Calibri"
     style.font.size = Pt(11)
+    set_language(document)  # French spell-checking in Word
     section = document.sections[0]
     section.header.paragraphs[0].text = header
     section.footer.paragraphs[0].text = footer
@@ -60,7 +61,7 @@ CONFIDENTIAL = "Relais — situation {{ reference }} — document confidentiel"
 
 VC_ROWS = {
     "Victime": [("Nom", "{{ victime_nom }}"), ("Prénom", "{{ victime_prenom }}"),
-                ("Née le", "{{ victime_naissance }}"),
+                ("Né(e) le", "{{ victime_naissance }}"),
                 ("Téléphone sûr", "{{ victime_telephone }}")],
     "Les faits": [("Date", "{{ date_faits }}"), ("Lieu", "{{ lieu_faits }}"),
                   ("Commune", "{{ commune_faits }}"), ("Formes de violences", "{{ violences }}"),
@@ -124,7 +125,7 @@ def cmp_binome() -> None:
     psy.add_paragraph("Entretien commun du {{ rdv_date }} (intervenant social et infirmier·e "
                       "du CMP).")
     _section(psy, "Personne", [("Nom", "{{ personne_nom }}"), ("Prénom", "{{ personne_prenom }}"),
-                               ("Née le", "{{ personne_naissance }}")])
+                               ("Né(e) le", "{{ personne_naissance }}")])
     _section(psy, "Évaluation", [("État psychique", "{{ etat_psychique }}"),
                                  ("Suivi psychiatrique", "{{ suivi_psychiatrique }}"),
                                  ("Risque évalué", "{{ risque }}"),
@@ -141,7 +142,7 @@ def cmp_binome() -> None:
                               "de santé.")
     _section(orientation, "Personne", [("Nom", "{{ personne_nom }}"),
                                        ("Prénom", "{{ personne_prenom }}"),
-                                       ("Née le", "{{ personne_naissance }}"),
+                                       ("Né(e) le", "{{ personne_naissance }}"),
                                        ("Téléphone", "{{ personne_telephone }}")])
     _section(orientation, "Situation sociale", [("Logement", "{{ logement }}"),
                                                 ("Ressources", "{{ ressources }}"),
@@ -162,7 +163,7 @@ def itp_synthese() -> None:
     request.add_paragraph("Demande présentée par {{ organisation_expediteur }}.")
     _section(request, "Personne", [("Nom", "{{ personne_nom }}"),
                                    ("Prénom", "{{ personne_prenom }}"),
-                                   ("Née le", "{{ personne_naissance }}"),
+                                   ("Né(e) le", "{{ personne_naissance }}"),
                                    ("Foyer", "{{ foyer }}"),
                                    ("Mineurs concernés", "{{ mineurs_concernes }}")])
     _section(request, "Situation", [("Résumé", "{{ resume }}"),
@@ -234,7 +235,7 @@ def convocation_mineurs() -> None:
     snapshot.add_paragraph("Établie par le pôle psychosocial ({{ organisation_expediteur }}) ; "
                            "les parents ont été informés de sa présentation au CDDF.")
     _section(snapshot, "Mineur", [("Nom", "{{ mineur_nom }}"), ("Prénom", "{{ mineur_prenom }}"),
-                                  ("Né le", "{{ mineur_naissance }}")])
+                                  ("Né(e) le", "{{ mineur_naissance }}")])
     _section(snapshot, "Situation", [("Foyer", "{{ foyer }}"), ("Scolarité", "{{ scolarite }}"),
                                      ("Suivi social", "{{ suivi_social }}"),
                                      ("Accompagnement proposé aux parents",
@@ -254,7 +255,7 @@ def fiche_liaison() -> None:
              [("Service", "{{ organisation_expediteur }}"),
               ("Contact", "{{ contact_professionnel }}")])
     _section(sheet, "Personne", [("Nom", "{{ personne_nom }}"), ("Prénom", "{{ personne_prenom }}"),
-                                 ("Née le", "{{ personne_naissance }}"),
+                                 ("Né(e) le", "{{ personne_naissance }}"),
                                  ("Adresse", "{{ personne_adresse }}"),
                                  ("Téléphone", "{{ personne_telephone }}")])
     _section(sheet, "Orientation", [("Motif", "{{ motif }}"), ("Précisions", "{{ precisions }}"),
