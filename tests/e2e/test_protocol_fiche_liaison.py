@@ -93,7 +93,9 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
     assert t.task("demo-is", liaison["id"])["name"] == "Rédiger l'information préoccupante"
     t.complete("demo-is", liaison["id"], {
         "personne_nom": "Bernard", "personne_adresse": "3 rue des Lilas, Nice",
-        "enfants": "Noé, 7 ans", "responsables_legaux": "Mme Bernard, M. Bernard",
+        "enfant_nom": "Bernard", "enfant_prenom": "Noé", "enfant_naissance": "2019-04-02",
+        "date_information": t.days(0), "source_information": "propos_enfant",
+        "enfants": "Léa, 3 ans", "responsables_legaux": "Mme Bernard, M. Bernard",
         "elements_danger": "L'enfant dit être frappé par son père (entretien du jour)."})
     basis = t.task("demo-is", liaison["id"])
     assert t.form("demo-is", basis["id"])["properties"]["legal_basis"]["const"] == "ip_crip"
@@ -108,6 +110,7 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
     assert detail["categories"] == ["ID", "MINOR", "SOC", "THIRD"]
     text = t.document("demo-crip", report["id"])
     assert "frappé par son père" in text and "Informée de la transmission" in text
+    assert "Noé" in text and "2 avril 2019" in text and "Propos de l'enfant" in text
     assert t.get("demo-is", f"/cases/{liaison['case_id']}/consents") == []
     t.acknowledge("demo-crip", report["id"])
     # The CRIP tells the reporting professional what became of it (CASF L.226-5).

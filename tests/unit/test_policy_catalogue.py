@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import forms
 from engine.consent.catalogue import (
     LEGAL_BASES,
     PURPOSES,
@@ -54,3 +55,11 @@ def test_secrecy_is_a_property_of_roles():
     assert bound_by_secrecy("CG_SOCIAL")
     assert not bound_by_secrecy(Role.POLICE) and not bound_by_secrecy(Role.ADMIN)
     assert not bound_by_secrecy(None)
+
+
+def test_the_consent_form_records_who_gave_the_agreement():
+    given_by = forms.load("consentement.json").properties["given_by"]
+    assert given_by["enum"] == ["personne", "representant_legal", "mineur_et_parents"]
+    assert "titulaires de l'autorité parentale" in given_by["x-relais-labels"]["mineur_et_parents"]
+    objection = forms.load("base_legale.json").properties
+    assert objection["objection"]["type"] == "boolean" and "objection_detail" in objection

@@ -272,8 +272,12 @@ def fiche_liaison() -> None:
     _section(report, "Foyer", [("Personne reçue", "{{ personne_nom }}"),
                                ("Adresse", "{{ personne_adresse }}"),
                                ("Parents ou responsables légaux", "{{ responsables_legaux }}")])
-    _section(report, "Enfant(s)", [("Enfant(s) concerné(s)", "{{ enfants }}"),
-                                   ("Éléments de danger", "{{ elements_danger }}")])
+    _section(report, "Enfant", [("Nom", "{{ enfant_nom }}"), ("Prénom", "{{ enfant_prenom }}"),
+                                ("Né(e) le", "{{ enfant_naissance }}"),
+                                ("Autres enfants du foyer", "{{ enfants }}")])
+    _section(report, "Information", [("Recueillie le", "{{ date_information }}"),
+                                     ("Source", "{{ source_information }}"),
+                                     ("Éléments de danger", "{{ elements_danger }}")])
     _section(report, "Cadre", [("Justification", "{{ justification }}"),
                                ("Information des parents", "{{ information }}"),
                                ("Motif d'une absence d'information", "{{ information_reason }}")])
