@@ -96,7 +96,8 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
         "enfant_nom": "Bernard", "enfant_prenom": "Noé", "enfant_naissance": "2019-04-02",
         "date_information": t.days(0), "source_information": "propos_enfant",
         "enfants": "Léa, 3 ans", "responsables_legaux": "Mme Bernard, M. Bernard",
-        "elements_danger": "L'enfant dit être frappé par son père (entretien du jour)."})
+        "elements_danger": "L'enfant dit être frappé par son père (entretien du jour).",
+        "danger_grave": False})
     basis = t.task("demo-is", liaison["id"])
     assert t.form("demo-is", basis["id"])["properties"]["legal_basis"]["const"] == "ip_crip"
     t.complete("demo-is", liaison["id"], {"legal_basis": "ip_crip",
@@ -125,3 +126,38 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
     [row] = t.audit("routing.transmitted")
     assert row["legal_basis"] == "ip_crip" and row["consent"] is None
     assert [r["legal_basis"] for r in t.audit("consent.legal_basis_invoked")] == ["ip_crip"]
+
+
+def test_serious_danger_is_reported_to_the_procureur_and_the_crip_is_informed(t):
+    liaison = t.start("demo-is", "fiche_liaison")
+    t.complete("demo-is", liaison["id"], sheet("Brûlures sur les bras de l'enfant.", danger=True))
+    t.complete("demo-is", liaison["id"], {
+        "personne_nom": "Bernard", "personne_adresse": "3 rue des Lilas, Nice",
+        "enfant_nom": "Bernard", "enfant_prenom": "Noé", "enfant_naissance": "2019-04-02",
+        "date_information": t.days(0), "source_information": "constat_professionnel",
+        "responsables_legaux": "Mme Bernard, M. Bernard",
+        "elements_danger": "Brûlures récentes constatées pendant l'entretien.",
+        "danger_grave": True})
+    basis = t.task("demo-is", liaison["id"])
+    assert t.form("demo-is", basis["id"])["properties"]["legal_basis"]["const"] == \
+        "maltraitance_226_14"
+    t.complete("demo-is", liaison["id"], {"legal_basis": "maltraitance_226_14",
+                                          "justification": "Sévices constatés.",
+                                          "information": "not_informed_contrary_to_interest",
+                                          "information_reason": "Le père est mis en cause."})
+    [report] = t.received("demo-parquet", "Signalement au procureur de la République")
+    detail = t.delivery("demo-parquet", report["id"])
+    assert detail["manifest"]["legal_basis"] == "maltraitance_226_14"
+    assert detail["purpose"] == "signalement_procureur"
+    text = t.document("demo-parquet", report["id"])
+    assert "Brûlures récentes" in text and "Code pénal art. 226-14 1°" in text
+    assert t.received("demo-police", "Signalement au procureur de la République") == []
+    # Then the CRIP is informed, on its own basis (CASF L.226-4 II).
+    t.complete("demo-is", liaison["id"], {"legal_basis": "ip_crip",
+                                          "justification": "Copie du signalement.",
+                                          "information": "informed"})
+    [copy] = t.received("demo-crip", REPORT)
+    assert t.delivery("demo-crip", copy["id"])["manifest"]["legal_basis"] == "ip_crip"
+    assert [r["legal_basis"] for r in t.audit("routing.transmitted")] == \
+        ["maltraitance_226_14", "ip_crip"]
+    assert t.get("demo-is", f"/cases/{liaison['case_id']}/consents") == []

@@ -283,6 +283,24 @@ def fiche_liaison() -> None:
                                ("Motif d'une absence d'information", "{{ information_reason }}")])
     _save(report, "fiche_liaison", "fl_information_preoccupante.docx")
 
+    direct = _document("Signalement au procureur de la République",
+                       "Signalement au procureur de la République", CONFIDENTIAL,
+                       "Transmis à {{ organisation_destinataire }} le {{ date_document }} — "
+                       "{{ fondement }}.")
+    direct.add_paragraph("Signalement direct par {{ organisation_expediteur }} "
+                         "({{ contact_professionnel }}), en raison d'un danger grave et "
+                         "immédiat ; le président du conseil départemental (CRIP) en reçoit "
+                         "l'information (CASF L.226-4 II).")
+    _section(direct, "Enfant", [("Nom", "{{ enfant_nom }}"), ("Prénom", "{{ enfant_prenom }}"),
+                                ("Né(e) le", "{{ enfant_naissance }}"),
+                                ("Adresse du foyer", "{{ personne_adresse }}"),
+                                ("Parents ou responsables légaux", "{{ responsables_legaux }}")])
+    _section(direct, "Faits", [("Recueillis le", "{{ date_information }}"),
+                               ("Source", "{{ source_information }}"),
+                               ("Éléments de danger", "{{ elements_danger }}"),
+                               ("Justification", "{{ justification }}")])
+    _save(direct, "fiche_liaison", "fl_signalement_procureur.docx")
+
 
 # --- orientation vers l'intervenant social, réquisition judiciaire --------------------------
 

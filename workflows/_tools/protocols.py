@@ -606,32 +606,45 @@ def fiche_liaison() -> Diagram:
     nodes = [
         Node("debut", "start", "Orientation vers le service social envisagée", "IS", 0),
         Node("territoire", "script", "Paramètres du territoire", "IS", 1,
-             script="organisation_CG_SOCIAL = 'cd-demo'\norganisation_CRIP = 'crip-demo'",
-             doc="Le service social départemental de secteur, et la CRIP du département."),
+             script="organisation_CG_SOCIAL = 'cd-demo'\norganisation_CRIP = 'crip-demo'\n"
+             "organisation_PARQUET = 'parquet-demo'",
+             doc="Le service social départemental de secteur, la CRIP du département et le "
+             "parquet du tribunal judiciaire."),
         Node("fiche", "user", "Rédiger la fiche avec la personne", "IS", 2,
              form="fl_fiche.json"),
         Node("danger", "xor", "Enfant en danger ?", "IS", 3, default="f_fl_pas_de_danger"),
         Node("information_preoccupante", "user", "Rédiger l'information préoccupante", "IS",
              4, 2, form="fl_information_preoccupante.json"),
-        *legal_basis("base_crip", "Base légale : information préoccupante", "IS", 5, "ip_crip",
+        Node("grave", "xor", "Danger grave et immédiat ?", "IS", 5, 2, default="f_fl_pas_grave"),
+        Node("base_parquet", "user", "Base légale : signalement au procureur", "IS", 6, 3,
+             form="base_legale.json", prefill={"legal_basis": "'maltraitance_226_14'"}),
+        Node("parquet_verifiee", "service", "Vérifier la base légale", "IS", 7, 3,
+             operator="relais/invoke_legal_basis",
+             params=[("record", "int", "record_base_parquet")], result="parquet_verifiee"),
+        transmit("transmettre_parquet", "Signaler au procureur de la République", "IS", 8,
+                 row=3, template="fl_signalement_procureur.docx",
+                 recipient="organisation_PARQUET", purpose="signalement_procureur",
+                 categories="['ID', 'MINOR', 'SOC', 'THIRD']", role="'PARQUET'",
+                 legal="record_base_parquet", result="signalement"),
+        *legal_basis("base_crip", "Base légale : information préoccupante", "IS", 9, "ip_crip",
                      row=2),
-        transmit("transmettre_crip", "Transmettre à la CRIP", "IS", 7, row=2,
+        transmit("transmettre_crip", "Transmettre à la CRIP", "IS", 11, row=2,
                  template="fl_information_preoccupante.docx", recipient="organisation_CRIP",
                  purpose="information_preoccupante",
                  categories="['ID', 'MINOR', 'SOC', 'THIRD']", role="'CG_SOCIAL'",
                  legal="record_base_legale"),
-        Node("accuse_crip", "message", "Réception accusée par la CRIP", "IS", 8, 2,
+        Node("accuse_crip", "message", "Réception accusée par la CRIP", "IS", 12, 2,
              message=RECEIPT),
-        Node("couloir_crip", "script", "La CRIP répond aux suites", "IS", 9, 2,
+        Node("couloir_crip", "script", "La CRIP répond aux suites", "IS", 13, 2,
              script="organisation_CG_SOCIAL = organisation_CRIP",
              doc="Dans cette branche, c'est la CRIP qui tient le couloir du service social : "
              "elle informe le professionnel qui a transmis des suites données (CASF L.226-5)."),
         Node("retour_crip", "user", "Informer l'intervenant social des suites (CASF L.226-5)",
-             "CG_SOCIAL", 10, 2, form="fl_retour_crip.json"),
+             "CG_SOCIAL", 14, 2, form="fl_retour_crip.json"),
         Node("retour_crip_lu", "user", "Prendre connaissance des suites données par la CRIP",
-             "IS", 11, 2, form="fl_retour_crip_lu.json",
+             "IS", 15, 2, form="fl_retour_crip_lu.json",
              prefill={"suites_crip": "suites_crip"}),
-        Node("fin_crip", "end", "Information préoccupante transmise et suivie", "IS", 12, 2),
+        Node("fin_crip", "end", "Information préoccupante transmise et suivie", "IS", 16, 2),
         Node("relecture", "user", "Relire la fiche avec la personne", "IS", 4,
              form="fl_relecture.json"),
         Node("validee", "xor", "Contenu validé ?", "IS", 5, default="f_fl_validee"),
@@ -660,7 +673,11 @@ def fiche_liaison() -> Diagram:
         *chain("fl", "debut", "territoire", "fiche", "danger"),
         Flow("f_fl_danger", "danger", "information_preoccupante", "Oui",
              "enfant_en_danger == True"),
-        Flow("f_fl_ip", "information_preoccupante", "base_legale"),
+        Flow("f_fl_ip", "information_preoccupante", "grave"),
+        Flow("f_fl_grave", "grave", "base_parquet", "Oui", "danger_grave == True"),
+        Flow("f_fl_pas_grave", "grave", "base_legale", "Non"),
+        *chain("fl_parquet", "base_parquet", "parquet_verifiee", "transmettre_parquet",
+               "base_legale"),
         Flow("f_fl_base", "base_legale", "base_crip_verifiee"),
         Flow("f_fl_base_verifiee", "base_crip_verifiee", "transmettre_crip"),
         Flow("f_fl_crip", "transmettre_crip", "accuse_crip"),
@@ -690,6 +707,8 @@ def fiche_liaison() -> Diagram:
                 "la personne, qui en valide le contenu ; le service dit ce qu'il est advenu de "
                 "l'orientation.")
     merge_before(pool, "fiche", "redaction", "Rédaction ou correction")
+    merge_before(pool, "base_legale", "information_crip", "Information de la CRIP (copie du "
+                 "signalement, CASF L.226-4 II)")
     return Diagram("fiche_liaison", [pool], dict(MESSAGES))
 
 
