@@ -55,6 +55,7 @@ def _save(document: docx.Document, protocol: str, name: str) -> None:
 
 
 CONFIDENTIAL = "Relais — situation {{ reference }} — document confidentiel"
+SENT = "Transmise à {{ organisation_destinataire }} le {{ date_document }} — {{ fondement }}."
 
 
 # --- violences conjugales ------------------------------------------------------------------
@@ -81,8 +82,7 @@ VC_ROWS = {
 def violence_conjugale() -> None:
     sent = _document("Fiche protocole violences conjugales",
                      "Fiche protocole violences conjugales", CONFIDENTIAL,
-                     "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                     "{{ fondement }}.")
+                     SENT)
     sent.add_paragraph("Fiche établie par {{ organisation_expediteur }} avec la victime, qui a "
                        "demandé sa transmission pour qu'elle rejoigne son dossier.")
     for title, rows in VC_ROWS.items():
@@ -135,8 +135,7 @@ def cmp_binome() -> None:
 
     orientation = _document("Fiche d'orientation du binôme IS / CMP",
                             "Fiche d'orientation — binôme intervenant social / CMP",
-                            CONFIDENTIAL, "Transmise à {{ organisation_destinataire }} le "
-                            "{{ date_document }} — {{ fondement }}.")
+                            CONFIDENTIAL, SENT)
     orientation.add_paragraph("Orientation signée par les deux membres du binôme de "
                               "{{ organisation_expediteur }}. Elle ne contient aucune donnée "
                               "de santé.")
@@ -158,8 +157,7 @@ def cmp_binome() -> None:
 def itp_synthese() -> None:
     request = _document("Demande d'examen en ITP",
                         "Demande d'examen en Instance de Travail Partenarial", CONFIDENTIAL,
-                        "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                        "{{ fondement }}.")
+                        SENT)
     request.add_paragraph("Demande présentée par {{ organisation_expediteur }}.")
     _section(request, "Personne", [("Nom", "{{ personne_nom }}"),
                                    ("Prénom", "{{ personne_prenom }}"),
@@ -176,8 +174,7 @@ def itp_synthese() -> None:
 
     invitation = _document("Invitation à l'Instance de Travail Partenarial",
                            "Invitation à l'Instance de Travail Partenarial", CONFIDENTIAL,
-                           "Transmise à {{ organisation_destinataire }} le {{ date_document }} "
-                           "— {{ fondement }}.")
+                           SENT)
     invitation.add_paragraph("Vous êtes invité·e à la séance de l'ITP du {{ seance }} pour "
                              "l'examen de la situation présentée par "
                              "{{ organisation_expediteur }}.")
@@ -230,8 +227,7 @@ def convocation_mineurs() -> None:
     snapshot = _document("Photographie sociale (CDDF)",
                          "Photographie sociale — conseil pour les droits et devoirs des "
                          "familles",
-                         CONFIDENTIAL, "Transmise à {{ organisation_destinataire }} le "
-                         "{{ date_document }} — {{ fondement }}.")
+                         CONFIDENTIAL, SENT)
     snapshot.add_paragraph("Établie par le pôle psychosocial ({{ organisation_expediteur }}) ; "
                            "les parents ont été informés de sa présentation au CDDF.")
     _section(snapshot, "Mineur", [("Nom", "{{ mineur_nom }}"), ("Prénom", "{{ mineur_prenom }}"),
@@ -248,8 +244,7 @@ def convocation_mineurs() -> None:
 
 def fiche_liaison() -> None:
     sheet = _document("Fiche de liaison", "Fiche de liaison vers le service social", CONFIDENTIAL,
-                      "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                      "{{ fondement }}.")
+                      SENT)
     sheet.add_paragraph("Rédigée avec la personne, qui en a validé le contenu.")
     _section(sheet, "Professionnel à l'origine de l'envoi",
              [("Service", "{{ organisation_expediteur }}"),
@@ -265,8 +260,7 @@ def fiche_liaison() -> None:
     _save(sheet, "fiche_liaison", "fl_fiche_liaison.docx")
 
     report = _document("Information préoccupante", "Information préoccupante", CONFIDENTIAL,
-                       "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                       "{{ fondement }}.")
+                       SENT)
     report.add_paragraph("Transmise par {{ organisation_expediteur }} "
                          "({{ contact_professionnel }}).")
     _section(report, "Foyer", [("Personne reçue", "{{ personne_nom }}"),
@@ -307,8 +301,7 @@ def fiche_liaison() -> None:
 def police_protocols() -> None:
     sheet = _document("Fiche d'orientation vers l'intervenant social",
                       "Fiche d'orientation vers l'intervenant social", CONFIDENTIAL,
-                      "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                      "{{ fondement }}.")
+                      SENT)
     sheet.add_paragraph("Orientation par {{ organisation_expediteur }} : la personne a accepté "
                         "d'être contactée par l'intervenant social.")
     _section(sheet, "Personne", [("Nom", "{{ personne_nom }}"),
@@ -338,8 +331,7 @@ def police_protocols() -> None:
 
     answer = _document("Réponse à une réquisition judiciaire",
                        "Réponse à une réquisition judiciaire", CONFIDENTIAL,
-                       "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                       "{{ fondement }}.")
+                       SENT)
     answer.add_paragraph("{{ organisation_expediteur }} répond à la réquisition ci-dessous ; "
                          "la réponse a été contrôlée par un second professionnel et se limite "
                          "à ce qui est demandé.")
