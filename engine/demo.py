@@ -36,20 +36,46 @@ ORGANISATIONS = (
     ("commissariat-demo", "Commissariat de police (démo)", K.POLICE),
     ("plateforme-demo", "Administration de la plateforme (démo)", K.PLATFORM),
     ("gendarmerie-demo", "Brigade de gendarmerie (démo)", K.GENDARMERIE),
-    ("crip-demo", "CRIP — cellule de recueil des informations préoccupantes (démo)",
-     K.DEPARTMENTAL_COUNCIL),
-    ("mairie-demo", "Mairie (démo) — conseil des droits et devoirs des familles", K.COMMUNE),
+    ("crip-demo", "CRIP — cellule de recueil des informations préoccupantes (démo)", K.CRIP),
+    ("mairie-demo", "Mairie (démo) — conseil pour les droits et devoirs des familles",
+     K.COMMUNE),
+    ("parquet-demo", "Parquet du tribunal judiciaire (démo) — procureur de la République",
+     K.PARQUET),
     ("comite-demo", "Comité de suivi ISCG (démo)", K.COMMITTEE),
 )
 
 # The comité de suivi sees the figures of the IS post and of the association (never a case).
 FIGURES_SCOPE = {"comite-demo": ("asso-iscg-demo", "asso-victimes-demo")}
 
-# Beyond what each kind gets by default: the victim-support association is approved to
-# receive offence data (it keeps the victims' dossiers); the IS's employer and the
-# association are bound by professional secrecy (shared-secrecy legal bases).
-OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo",)
+# Beyond what each kind gets by default: the victim-support association (it keeps the
+# victims' dossiers) and the IS's employer (the IS works in the police station under a
+# convention with the State) are authorised to keep offence data (loi Informatique et
+# libertés art. 46); both are bound by professional secrecy (shared-secrecy legal bases).
+OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo")
 BOUND_BY_SECRECY = ("asso-iscg-demo", "asso-victimes-demo")
+
+
+# Letterheads (address, phone) and data-protection officers' contacts: all fictitious.
+LETTERHEADS = {
+    "asso-iscg-demo": ("12 rue de la Démonstration, 78000 Versailles", "01 00 00 00 10",
+                       "dpo@asso-iscg.demo.invalid"),
+    "asso-victimes-demo": ("3 place de l'Aide, 78000 Versailles", "01 00 00 00 20",
+                           "dpo@france-victimes.demo.invalid"),
+    "cd-demo": ("2 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 30",
+                "dpo@departement.demo.invalid"),
+    "cmp-demo": ("5 rue du Soin, 78190 Trappes (démo)", "01 00 00 00 40",
+                 "dpo@hopital.demo.invalid"),
+    "commissariat-demo": ("1 place de la République, 78190 Trappes (démo)", "01 00 00 00 00",
+                          "dpo@interieur.demo.invalid"),
+    "gendarmerie-demo": ("4 route de la Brigade, 78320 Le Mesnil (démo)", "01 00 00 00 50",
+                         "dpo@gendarmerie.demo.invalid"),
+    "crip-demo": ("2 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 60",
+                  "dpo@departement.demo.invalid"),
+    "mairie-demo": ("Place de l'Hôtel-de-Ville, 78190 Trappes (démo)", "01 00 00 00 70",
+                    "dpo@mairie.demo.invalid"),
+    "parquet-demo": ("5 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 80",
+                     "dpo@justice.demo.invalid"),
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +88,7 @@ class DemoUser:
 
 USERS = (
     DemoUser("demo-is", "Camille Martin (IS, démo)", "asso-iscg-demo", Role.IS),
+    DemoUser("demo-is2", "Karim Haddad (IS, démo)", "asso-iscg-demo", Role.IS),
     DemoUser("demo-asso", "Nadia Benali (association, démo)", "asso-victimes-demo",
              Role.ASSOCIATION),
     DemoUser("demo-itp", "Julien Petit (secrétariat ITP, démo)", "cd-demo", Role.CG_ITP),
@@ -78,6 +105,10 @@ USERS = (
     DemoUser("demo-cddf", "Inès Garcia (coordinatrice du CDDF, démo)", "mairie-demo",
              Role.CDDF),
     DemoUser("demo-comite", "Hélène Morel (comité de suivi, démo)", "comite-demo", Role.COMITE),
+    DemoUser("demo-psy", "Lucie Bernard (psychologue du commissariat, démo)",
+             "commissariat-demo", Role.PSYCHOLOGUE),
+    DemoUser("demo-parquet", "Hélène Vidal (substitute du procureur, démo)", "parquet-demo",
+             Role.PARQUET),
 )
 
 # The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.
@@ -119,6 +150,9 @@ def _capabilities(uow: UnitOfWork) -> None:
                                              True)
     for slug in BOUND_BY_SECRECY:
         identity.set_bound_by_secrecy(uow, SYSTEM, identity.get_organisation(uow, slug), True)
+    for slug, (address, phone, dpo) in LETTERHEADS.items():
+        identity.set_letterhead(uow, SYSTEM, identity.get_organisation(uow, slug),
+                                address=address, phone=phone, dpo_contact=dpo)
 
 
 def _figures_scope(uow: UnitOfWork) -> None:
@@ -309,12 +343,47 @@ def _convocation_mineurs(d: _Driver) -> None:
     d.complete("demo-is", minor, {"rdv_date": d.day(8), "rdv_heure": "17:00"})
 
 
+def _orientation_is(d: _Driver) -> None:
+    # Oriented by the police with her agreement: waiting in the IS's tasks for a first call.
+    orientation = d.start("demo-police", "orientation_is")
+    d.complete("demo-police", orientation, {
+        "personne_nom": "Exemple", "personne_prenom": "Hugo", "telephone": "06 00 00 00 00",
+        "motif": "detresse_sociale", "moment_contact": "apres_midi",
+        "circonstances": "Situation fictive de démonstration : venu au commissariat après "
+                         "une expulsion.",
+        "orienteur": "Brigadier Thomas Roux (démo)"})
+    d.complete("demo-police", orientation, GRANTED)
+
+
+def _requisition_judiciaire(d: _Driver) -> None:
+    # A requisition received, filed and answered by one IS, waiting for a colleague's check.
+    sent = d.start("demo-police", "requisition_judiciaire")
+    d.complete("demo-police", sent, {
+        "reference_procedure": "PV 2026/000001 (démo)", "magistrat": "Substitute du "
+        "procureur (démo)", "cadre": "preliminaire", "objet": "Dates des entretiens avec la "
+        "personne depuis le début de l'année.", "personne_nom": "Exemple",
+        "personne_prenom": "Inès", "delai_reponse": d.day(15)})
+    d.complete("demo-police", sent, {"legal_basis": "requisition_adressee",
+                                     "information": "not_applicable",
+                                     "justification": "Enquête préliminaire (démo)."})
+    answer = d.start("demo-is", "requisition_reponse")
+    d.complete("demo-is", answer, {"envoi": d.last_delivery(sent),
+                                   "service_requerant": "police"})
+    d.complete("demo-is", answer, {"reference_procedure": "PV 2026/000001 (démo)",
+                                   "elements_transmis": "Entretiens fictifs de démonstration."})
+    d.complete("demo-is", answer, {"legal_basis": "requisition_60_1",
+                                   "information": "not_applicable",
+                                   "justification": "Réquisition régulière, limitée aux dates."})
+
+
 LIVING: dict[str, Callable[[_Driver], None]] = {
     "violence_conjugale": _violence_conjugale,
     "cmp_binome": _cmp_binome,
     "itp_synthese": _itp_synthese,
     "fiche_liaison": _fiche_liaison,
     "convocation_mineurs": _convocation_mineurs,
+    "orientation_is": _orientation_is,
+    "requisition_judiciaire": _requisition_judiciaire,
 }
 
 

@@ -3,8 +3,10 @@
 Guarantees (`authorize`):
 - It reads only; auditing the answer is the caller's job (routing audits every transmission
   and every refusal).
-- Recipient capabilities come first and bind every basis: `HEALTH` only to health
-  organisations, `OFF` only to organisations flagged `offence_data_authorised`.
+- Capabilities come first and bind every basis: `HEALTH` only to health organisations (or
+  to a victim-support association under an explicit consent), `OFF` only to organisations
+  flagged `offence_data_authorised` — the recipient, and the sending holder too (loi
+  Informatique et libertés art. 46).
 - Without `legal_basis_record`, only a consent authorises: a consent of the case, recorded
   by the sending organisation, not superseded by a newer version, whose person's latest
   decision for this purpose and recipient is `granted`, given no later than `at`, neither
@@ -14,9 +16,12 @@ Guarantees (`authorize`):
   that legal basis authorises, never a consent: the basis exists in the catalogue, the
   record's author holds one of its roles (in the organisation the record was made for), the
   justification is written, the information step is one the basis accepts (with its reason
-  when the person was not informed), the recipient's kind (and secrecy flag when required)
-  is allowed, every category is one the basis carries, and a basis that needs a legal review
-  has an approved review recorded before `at`.
+  when the person was not informed), the recipient's kind is allowed (and, for a basis of
+  shared secrecy, the recipient role is bound by professional secrecy — or, with no role,
+  the organisation is flagged `bound_by_secrecy`); an informed objection is recorded and
+  shown and blocks only a basis whose `objection_blocks` says so; every category is one the
+  basis carries, and a basis that needs a legal review has an approved review recorded
+  before `at` by another person than the record's author.
 - Anything else raises `ConsentRefused` (403) with a stable code and a French explanation
   of what is missing.
 """
@@ -39,6 +44,7 @@ from engine.consent.catalogue import (
     NOT_INFORMED,
     LegalBasis,
     capability_problem,
+    holder_problem,
 )
 from engine.consent.errors import ConsentRefused, LegalBasisRefused
 from engine.consent.models import Consent, LegalReview
@@ -50,7 +56,7 @@ from engine.identity.models import (
     Organisation,
     OrganisationKind,
 )
-from engine.identity.roles import ROLE_LABELS, Role
+from engine.identity.roles import ROLE_LABELS, Role, bound_by_secrecy
 
 GRANTED, REFUSED = "granted", "refused"
 APPROVED, REJECTED = "approved", "rejected"
@@ -69,15 +75,21 @@ class Authorization:
     legal_basis: str | None = None
     legal_basis_record: int | None = None
     information: str | None = None
+    objection: str | None = None
 
     @property
     def explanation(self) -> str:
         """In French, for documents and answers: « consentement recueilli le … » or
-        « base légale : … (référence) »."""
+        « base légale : … (référence) », with the person's informed objection if any."""
         if self.legal_basis is None:
             return f"consentement recueilli le {french_date(self.given_at)}"
         basis = LEGAL_BASES[self.legal_basis]
-        return f"base légale : {basis.label} ({basis.reference})"
+        text = f"base légale : {basis.label} ({basis.reference})"
+        if self.objection is not None:
+            text += (" ; la personne, informée, s'y est opposée (« " + self.objection
+                     + " ») : opposition consignée, elle ne fait pas obstacle à la "
+                     "transmission")
+        return text
 
 
 @dataclass(frozen=True)
@@ -87,19 +99,24 @@ class _Request:
     purpose: str
     categories: frozenset[str]
     at: datetime
+    recipient_role: str | None = None
 
 
 def authorize(uow: UnitOfWork, case: Case, sender_org_id: int, recipient_org_id: int,
               purpose: str, categories: Iterable[str], at: datetime, *,
-              legal_basis_record: int | None = None) -> Authorization:
+              legal_basis_record: int | None = None,
+              recipient_role: str | None = None) -> Authorization:
     """The consent or legal basis authorising this transmission at `at`, or ConsentRefused
     (LegalBasisRefused for a legal basis) saying why not. See the module guarantees."""
     recipient = uow.session.get(Organisation, recipient_org_id)
-    if recipient is None:
+    sender = uow.session.get(Organisation, sender_org_id)
+    if recipient is None or sender is None:
         raise ConsentRefused("consent_out_of_scope", "Destinataire inconnu : aucune "
                              "transmission possible.")
-    request = _Request(sender_org_id, recipient, purpose, frozenset(categories), at)
-    problem = capability_problem(recipient, request.categories)
+    request = _Request(sender_org_id, recipient, purpose, frozenset(categories), at,
+                       recipient_role)
+    problem = holder_problem(sender, request.categories) or capability_problem(
+        recipient, request.categories, by_consent=legal_basis_record is None)
     if problem is not None:
         raise ConsentRefused(problem.code, problem.message)
     if legal_basis_record is not None:
@@ -214,6 +231,7 @@ class Invocation:
     basis: LegalBasis
     record: CaseRecord
     information: str
+    objection: str | None = None
 
 
 def _labels(roles: Iterable[str]) -> str:
@@ -262,7 +280,22 @@ def check_invocation(uow: UnitOfWork, case: Case, record: CaseRecord,
             f"« {basis.label} » ({basis.reference}) : {basis.information_rule}. Indiquez-la "
             "dans le formulaire (et le motif si la personne n'est pas informée).",
             record_id=record.id, legal_basis=basis.code)
-    return Invocation(basis, record, str(information))
+    return Invocation(basis, record, str(information), _objection(basis, record, payload))
+
+
+def _objection(basis: LegalBasis, record: CaseRecord, payload: dict[str, Any]) -> str | None:
+    """The person's informed objection, as recorded (None when they did not object). It is
+    shown with the transmission; it stops only a basis whose `objection_blocks` says so."""
+    if payload.get("objection") is not True:
+        return None
+    if basis.objection_blocks:
+        raise LegalBasisRefused(
+            "legal_basis_objection", f"La personne s'oppose à la transmission : « "
+            f"{basis.label} » ({basis.reference}) ne permet pas de passer outre.",
+            record_id=record.id, legal_basis=basis.code)
+    detail = payload.get("objection_detail")
+    return detail.strip() if isinstance(detail, str) and detail.strip() \
+        else "opposition exprimée sans motif"
 
 
 def _check_author(uow: UnitOfWork, basis: LegalBasis, record: CaseRecord) -> None:
@@ -281,12 +314,12 @@ def _check_author(uow: UnitOfWork, basis: LegalBasis, record: CaseRecord) -> Non
 def _check_recipient(basis: LegalBasis, request: _Request, record: CaseRecord) -> None:
     recipient = request.recipient
     allowed_kind = recipient.kind in basis.recipient_kinds
-    if not allowed_kind or (basis.requires_secrecy and not recipient.bound_by_secrecy):
+    if not allowed_kind or (basis.requires_secrecy and not _bound(request)):
         kinds = ", ".join(sorted(ORGANISATION_KIND_LABELS[OrganisationKind(k)].lower()
                                  for k in basis.recipient_kinds))
         why = (f"elle ne vaut que pour les destinataires de type {kinds}" if not allowed_kind
                else "elle ne vaut que pour les professionnels tenus au secret professionnel, "
-               f"et {recipient.name} n'est pas enregistrée comme telle")
+               f"et le destinataire désigné chez {recipient.name} n'en fait pas partie")
         raise LegalBasisRefused(
             "legal_basis_recipient", f"La base légale « {basis.label} » ({basis.reference}) "
             f"ne permet pas de transmettre à {recipient.name} : {why}.",
@@ -298,6 +331,14 @@ def _check_recipient(basis: LegalBasis, request: _Request, record: CaseRecord) -
             f"transmettre que les données strictement nécessaires "
             f"({', '.join(sorted(basis.categories))}) : retirez {', '.join(extra)}.",
             record_id=record.id, legal_basis=basis.code)
+
+
+def _bound(request: _Request) -> bool:
+    """Professional secrecy binds people by their role: a transmission addressed to a role
+    is judged on that role; one addressed to the whole organisation, on its flag."""
+    if request.recipient_role is not None:
+        return bound_by_secrecy(request.recipient_role)
+    return request.recipient.bound_by_secrecy
 
 
 def review_of(uow: UnitOfWork, record_id: int) -> LegalReview | None:
@@ -315,6 +356,12 @@ def _check_review(uow: UnitOfWork, basis: LegalBasis, record: CaseRecord,
             "legal_basis_review_rejected", f"La revue juridique a écarté la {basis.label.lower()} "
             f"le {french_date(review.decided_at or at)} : rien n'est transmis.",
             record_id=record.id, legal_basis=basis.code)
+    if review is not None and review.decision == APPROVED \
+            and review.decided_by == record.created_by:
+        raise LegalBasisRefused(
+            "legal_basis_review_same_person", f"« {basis.label} » doit être contrôlée par un "
+            "autre professionnel que celui qui l'a préparée : rien n'est transmis.",
+            record_id=record.id, legal_basis=basis.code)
     if review is None or review.decision != APPROVED or review.decided_at is None \
             or review.decided_at > at:
         raise LegalBasisRefused(
@@ -331,4 +378,4 @@ def _on_legal_basis(uow: UnitOfWork, case: Case, request: _Request,
     _check_recipient(invocation.basis, request, record)
     _check_review(uow, invocation.basis, record, request.at)
     return Authorization(None, None, record.created_at, invocation.basis.code, record.id,
-                         invocation.information)
+                         invocation.information, invocation.objection)

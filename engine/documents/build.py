@@ -1,11 +1,43 @@
-"""Building .docx documents: one home for the pieces every generator and export shares."""
+"""Building .docx documents: one home for the pieces every generator and export shares, and
+for the mentions every document issued by an organisation carries (`stamp`).
+
+Mentions (`Mentions`, added by `stamp`):
+- the issuing organisation's letterhead (name, address, phone) at the top of each page;
+- page numbers (« Page N sur M », Word fields) and the confidentiality mention citing Code
+  pénal art. 226-13 at the bottom of each page;
+- who drew it up (name and function) and when;
+- the RGPD notice: controller, DPO contact, purpose, legal basis, retention, rights, and the
+  right to complain to the CNIL;
+- French (`fr-FR`) as the language of every style, and the real creation date.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import docx
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from sqlalchemy import select
+
+from engine.consent.catalogue import gdpr_bases, purpose_label, retention_of
+from engine.db import UnitOfWork
+from engine.documents.render import french_date
+from engine.identity.models import Membership, Organisation, User
+from engine.identity.roles import ROLE_LABELS, Role
+
+LANGUAGE = "fr-FR"
+CONFIDENTIALITY = ("Document confidentiel, couvert par le secret professionnel (Code pénal, "
+                   "art. 226-13) : ne le communiquez qu'à ses destinataires.")
+RIGHTS = ("Vous pouvez accéder à vos données, les faire rectifier, demander leur effacement "
+          "ou la limitation de leur traitement, et vous opposer à celui-ci, auprès du délégué "
+          "à la protection des données. Vous pouvez aussi adresser une réclamation à la CNIL "
+          "(Commission nationale de l'informatique et des libertés, www.cnil.fr).")
+MISSING = "non renseigné"
 
 
 def new_document(title: str) -> Any:
@@ -15,6 +47,7 @@ def new_document(title: str) -> Any:
     properties.title = title
     properties.author = "Relais"
     properties.comments = ""
+    set_language(document)
     return document
 
 
@@ -29,3 +62,131 @@ def label_table(document: Any, rows: Iterable[tuple[str, str]], *,
         if bold_labels and cells[0].paragraphs[0].runs:
             cells[0].paragraphs[0].runs[0].bold = True
     return table
+
+
+# --- mentions ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mentions:
+    """What a document says about who issued it and what the person may do about it."""
+
+    organisation: str
+    address: str | None
+    phone: str | None
+    dpo_contact: str | None
+    author: str | None
+    author_function: str | None
+    drawn_up: datetime
+    purpose: str | None = None
+    gdpr_basis: tuple[str, ...] = ()
+    retention: str | None = None
+
+
+def _years(days: int) -> str:
+    years = round(days / 365)
+    return f"{years} an" if years == 1 else f"{years} ans"
+
+
+def mentions_for(uow: UnitOfWork, organisation: Organisation, author_user_id: int | None,
+                 purpose: str | None, at: datetime) -> Mentions:
+    """The mentions of a document `organisation` issues at `at`, drawn up by
+    `author_user_id` (their name and their role there), for `purpose` (none for a document
+    kept in the organisation)."""
+    user = uow.session.get(User, author_user_id) if author_user_id is not None else None
+    roles = sorted(uow.session.scalars(select(Membership.role).where(
+        Membership.user_id == author_user_id,
+        Membership.organisation_id == organisation.id, Membership.role != Role.ADMIN))) \
+        if user is not None else []
+    function = ROLE_LABELS[Role(roles[0])] if roles and roles[0] in Role.__members__ else None
+    period = retention_of([purpose] if purpose else [])
+    return Mentions(
+        organisation=organisation.name, address=organisation.address,
+        phone=organisation.phone, dpo_contact=organisation.dpo_contact,
+        author=user.display_name if user else None, author_function=function, drawn_up=at,
+        purpose=purpose_label(purpose) if purpose else None,
+        gdpr_basis=gdpr_bases(purpose) if purpose else (),
+        retention=f"{_years(period.days)} après la dernière activité de la situation, puis "
+                  "destruction définitive")
+
+
+def set_language(document: Any, language: str = LANGUAGE) -> None:
+    """Declare `language` for the document defaults and every style (spell-checking)."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    targets = [] if defaults is None else [defaults.find(qn("w:rPrDefault"))]
+    targets += list(styles.iterfind(qn("w:style")))
+    for target in (t for t in targets if t is not None):
+        holder = target.find(qn("w:rPr"))
+        if holder is None:
+            holder = OxmlElement("w:rPr")
+            target.append(holder)
+        lang = holder.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            holder.append(lang)
+        lang.set(qn("w:val"), language)
+        lang.set(qn("w:eastAsia"), language)
+
+
+def _field(paragraph: Any, instruction: str) -> None:
+    """A Word field (PAGE, NUMPAGES) computed when the document is displayed or printed."""
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, instruction), ("separate", None),
+                       (None, "1"), ("end", None)):
+        if kind is not None:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        elif text == "1":
+            element = OxmlElement("w:t")
+            element.text = text
+        else:
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = f" {text} "
+        run._r.append(element)
+
+
+def _letterhead(mentions: Mentions) -> str:
+    return " — ".join([mentions.organisation, mentions.address or f"adresse {MISSING}e",
+                       f"tél. {mentions.phone or MISSING}"])
+
+
+def _notice(mentions: Mentions) -> list[str]:
+    author = mentions.author or "la plateforme Relais"
+    if mentions.author_function:
+        author += f", {mentions.author_function.lower()}"
+    lines = [f"Établi le {french_date(mentions.drawn_up)} par {author} "
+             f"({mentions.organisation}).",
+             f"Responsable du traitement : {mentions.organisation}. Délégué à la protection "
+             f"des données : {mentions.dpo_contact or MISSING}."]
+    if mentions.purpose:
+        lines.append(f"Finalité : {mentions.purpose}.")
+    if mentions.gdpr_basis:
+        lines.append("Fondement : " + " ; ".join(mentions.gdpr_basis) + ".")
+    if mentions.retention:
+        lines.append(f"Durée de conservation : {mentions.retention}.")
+    lines.append(RIGHTS)
+    return lines
+
+
+def stamp(content: bytes, mentions: Mentions) -> bytes:
+    """`content` with the mentions every issued document carries (see the module doc)."""
+    document = docx.Document(io.BytesIO(content))
+    set_language(document)
+    document.core_properties.created = mentions.drawn_up
+    for section in document.sections:
+        header = section.header
+        first = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
+        first.insert_paragraph_before(_letterhead(mentions))
+        footer = section.footer
+        footer.add_paragraph(CONFIDENTIALITY)
+        pages = footer.add_paragraph("Page ")
+        _field(pages, "PAGE")
+        pages.add_run(" sur ")
+        _field(pages, "NUMPAGES")
+    document.add_heading("Mentions", level=2)
+    for line in _notice(mentions):
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

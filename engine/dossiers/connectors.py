@@ -28,7 +28,7 @@ from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.consent.policy import Authorization
 from engine.db import UnitOfWork
-from engine.documents import render
+from engine.documents import build, render
 from engine.documents.envelope import CODE_RE
 from engine.dossiers import service as dossiers
 from engine.dossiers.errors import DossierInvalid
@@ -186,7 +186,8 @@ def _export(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
                       organisation_destinataire=recipient.name, finalite=purpose,
                       consentement_du=render.french_date(authorization.given_at),
                       fondement=authorization.explanation)
-        return made.produce(values)
+        return build.stamp(made.produce(values),
+                           build.mentions_for(uow, sender, author, purpose, uow.now()))
 
     stem = PurePosixPath(cover.name).stem
     document = routing.Outgoing(

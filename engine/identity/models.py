@@ -28,6 +28,8 @@ class OrganisationKind(StrEnum):
     POLICE = "police"
     GENDARMERIE = "gendarmerie"
     CMP = "cmp"
+    CRIP = "crip"
+    PARQUET = "parquet"
     COMMITTEE = "committee"
     PLATFORM = "platform"
 
@@ -40,17 +42,21 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.POLICE: "Police nationale",
     OrganisationKind.GENDARMERIE: "Gendarmerie nationale",
     OrganisationKind.CMP: "Centre médico-psychologique",
+    OrganisationKind.CRIP: "Cellule de recueil des informations préoccupantes",
+    OrganisationKind.PARQUET: "Parquet (procureur de la République)",
     OrganisationKind.COMMITTEE: "Comité de suivi ou de pilotage",
     OrganisationKind.PLATFORM: "Administration de la plateforme",
 }
 
 
-# Kinds whose organisations get a flag when created (and by migration 0005): police and
-# gendarmerie receive offence data by nature; departmental councils (CASF L.221-6), CCAS
-# (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by professional secrecy by statute.
-OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE})
+# Kinds whose organisations get a flag when created (and by migration 0005): police,
+# gendarmerie and the parquet receive offence data by nature; departmental councils (CASF
+# L.221-6), the CRIP, CCAS (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by
+# professional secrecy by statute.
+OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE,
+                                OrganisationKind.PARQUET})
 SECRECY_KINDS = frozenset({OrganisationKind.DEPARTMENTAL_COUNCIL, OrganisationKind.CCAS,
-                           OrganisationKind.CMP})
+                           OrganisationKind.CMP, OrganisationKind.CRIP})
 
 
 class Organisation(Base):
@@ -70,6 +76,11 @@ class Organisation(Base):
                                                           server_default=false())
     bound_by_secrecy: Mapped[bool] = mapped_column(Boolean, default=False,
                                                    server_default=false())
+    # Letterhead of the documents it issues and the RGPD notice's contacts (the organisation
+    # is the data controller of its situations); changed only through identity.service.
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    dpo_contact: Mapped[str | None] = mapped_column(String(300))
 
 
 class User(Base):

@@ -16,6 +16,7 @@ class Role(StrEnum):
     DPP = "DPP"
     PSYCHOLOGUE = "PSYCHOLOGUE"
     CDDF = "CDDF"
+    PARQUET = "PARQUET"
     COMITE = "COMITE"
     ADMIN = "ADMIN"
 
@@ -31,9 +32,24 @@ ROLE_LABELS: dict[Role, str] = {
     Role.DPP: "Délégué police-population",
     Role.PSYCHOLOGUE: "Psychologue",
     Role.CDDF: "Conseil des droits et devoirs des familles (commune)",
+    Role.PARQUET: "Parquet (procureur de la République)",
     Role.COMITE: "Comité de suivi ou de pilotage (chiffres seulement)",
     Role.ADMIN: "Administrateur de la plateforme",
 }
+
+
+# Professional secrecy (Code pénal 226-13) binds people by their profession or their function,
+# not organisations: social workers (CASF L.411-3), child-protection and social-action staff
+# of the council (CASF L.221-6, L.226-2-2), CMP nurses (CSP L.1110-4), psychologists, the
+# victim-support association's staff (CPP art. 10-2 mission). A transmission on a "secret
+# partagé" basis must be addressed to one of these roles (within the recipient organisation).
+SECRECY_ROLES = frozenset({Role.IS, Role.CG_SOCIAL, Role.CG_ITP, Role.CMP, Role.PSYCHOLOGUE,
+                           Role.ASSOCIATION})
+
+
+def bound_by_secrecy(role: str | None) -> bool:
+    """True when the holders of `role` are bound by professional secrecy."""
+    return role in SECRECY_ROLES
 
 
 def is_known_role(name: str) -> bool:

@@ -130,6 +130,25 @@ def set_bound_by_secrecy(uow: UnitOfWork, actor: Actor, org: Organisation,
     return _set_flag(uow, actor, org, "bound_by_secrecy", flag)
 
 
+def set_letterhead(uow: UnitOfWork, actor: Actor, org: Organisation, *, address: str,
+                   phone: str, dpo_contact: str) -> Organisation:
+    """The letterhead of `org`'s documents (address, phone) and its data-protection officer's
+    contact, shown in every document's RGPD notice. Audited when it changes (no values)."""
+    values = {"address": address.strip(), "phone": phone.strip(),
+              "dpo_contact": dpo_contact.strip()}
+    if not all(values.values()) or len(values["phone"]) > 40 \
+            or max(len(v) for v in values.values()) > 300:
+        raise IdentityInvalid("Adresse, téléphone et contact du délégué à la protection des "
+                              "données sont obligatoires (300 caractères au plus).")
+    changed = sorted(k for k, v in values.items() if getattr(org, k) != v)
+    for name in changed:
+        setattr(org, name, values[name])
+    if changed:
+        audit.append(uow, actor, "identity.organisation_letterhead_changed",
+                     subject_type="organisation", subject_id=org.id, fields=changed)
+    return org
+
+
 def _set_flag(uow: UnitOfWork, actor: Actor, org: Organisation, name: str,
               flag: bool) -> Organisation:
     if not isinstance(flag, bool):

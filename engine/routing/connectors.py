@@ -34,7 +34,7 @@ from engine.cases import service as cases
 from engine.cases.models import Case, CaseRecord
 from engine.consent.service import Authorization
 from engine.db import UnitOfWork
-from engine.documents import render
+from engine.documents import build, render
 from engine.errors import RelaisError
 from engine.identity.models import Organisation
 from engine.identity.roles import is_known_role
@@ -151,7 +151,9 @@ def _producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecor
                       organisation_destinataire=recipient.name, finalite=purpose,
                       consentement_du=render.french_date(authorization.given_at),
                       fondement=authorization.explanation)
-        return render.render_docx(template.content, values, fields)
+        author = records[-1].created_by if records else None
+        return build.stamp(render.render_docx(template.content, values, fields),
+                           build.mentions_for(uow, sender, author, purpose, uow.now()))
 
     return produce
 

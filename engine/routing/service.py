@@ -142,7 +142,8 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
         _check_request(case, sender_org, recipient_org, purpose, wanted, document)
         authorization = consent.authorize(uow, case, sender_org.id, recipient_org.id, purpose,
                                           wanted, uow.now(),
-                                          legal_basis_record=legal_basis_record)
+                                          legal_basis_record=legal_basis_record,
+                                          recipient_role=recipient_role)
         content = document.produce(authorization)
         blob = _seal(uow, sender_org, recipient_org, purpose, wanted, authorization, document,
                      content, author_user_id)

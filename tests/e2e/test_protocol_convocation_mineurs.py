@@ -54,15 +54,26 @@ def test_second_convocation_after_a_no_show_then_meeting_and_cddf_sharing(t):
     text = t.piece_text("demo-is", letters[-1]["id"])
     assert "M. et Mme Petit" in text and "12 avenue de la Gare, Trappes" in text
     assert "Enzo Petit" in text and "9 h 30" in text
+    # The commissariat's letter: its letterhead, signatory, closing formula; attendance free.
+    assert "Commissariat de police (démo)" in text and "01 00 00 00 00" in text
+    assert "Le commissaire de police" in text and "salutations distinguées" in text
+    assert "Votre venue est libre" in text and "rappel à l'ordre" in text
+    assert "rappel de la loi" not in text
     t.get("demo-dpp", f"/cases/{minor['case_id']}/pieces", status=404)  # the pôle's IS file
 
     t.complete("demo-dpp", minor["id"], {"presence": "presents"})
-    assert [x["name"] for x in t.tasks("demo-dpp", minor["id"])] == ["Rappeler la loi"]
-    t.complete("demo-dpp", minor["id"], {"rappel_fait": True, "attitude": "reconnait",
+    assert [x["name"] for x in t.tasks("demo-dpp", minor["id"])] == \
+        ["Procéder au rappel à l'ordre"]
+    reminder = t.form("demo-dpp", t.task("demo-dpp", minor["id"])["id"])
+    assert "attitude" not in reminder["properties"]  # no admission recorded outside procedure
+    t.complete("demo-dpp", minor["id"], {"rappel_fait": True, "attitude": "reconnait"},
+               status=422)
+    t.complete("demo-dpp", minor["id"], {"rappel_fait": True,
                                           "observations_rappel": "A présenté des excuses."})
     t.complete("demo-is", minor["id"], {"reponse_parents": "accepte",
                                          "besoin_repere": "parentalite"})
-    t.complete("demo-is", minor["id"], name="Engager l'accompagnement psychosocial")
+    assert t.tasks("demo-is", minor["id"]) == []  # the psychologist's task, not the IS's
+    t.complete("demo-psy", minor["id"], name="Engager l'accompagnement psychosocial")
     t.complete("demo-is", minor["id"], {"foyer": "monoparental", "scolarite": "decrochage",
                                          "suivi_social": "aucun",
                                          "observations_sociales": "Mère seule, trois emplois."})
@@ -113,7 +124,7 @@ def test_support_refused_and_no_cddf_sharing(t):
     t.complete("demo-is", minor["id"], {"reponse_parents": "refuse", "besoin_repere": "aucun"})
     t.complete("demo-is", minor["id"], {"foyer": "deux_parents", "scolarite": "scolarise",
                                          "suivi_social": "polyvalence"})
-    t.complete("demo-dpp", minor["id"], {"rappel_fait": True, "attitude": "conteste"})
+    t.complete("demo-dpp", minor["id"], {"rappel_fait": True})
     t.complete("demo-is", minor["id"], {"presenter_cddf": "non"})
     assert t.status(minor["id"]) == "completed"
     assert t.inbox("demo-cddf") == [] and t.audit("routing.transmitted") == []

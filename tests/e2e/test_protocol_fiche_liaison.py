@@ -93,8 +93,11 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
     assert t.task("demo-is", liaison["id"])["name"] == "Rédiger l'information préoccupante"
     t.complete("demo-is", liaison["id"], {
         "personne_nom": "Bernard", "personne_adresse": "3 rue des Lilas, Nice",
-        "enfants": "Noé, 7 ans", "responsables_legaux": "Mme Bernard, M. Bernard",
-        "elements_danger": "L'enfant dit être frappé par son père (entretien du jour)."})
+        "enfant_nom": "Bernard", "enfant_prenom": "Noé", "enfant_naissance": "2019-04-02",
+        "date_information": t.days(0), "source_information": "propos_enfant",
+        "enfants": "Léa, 3 ans", "responsables_legaux": "Mme Bernard, M. Bernard",
+        "elements_danger": "L'enfant dit être frappé par son père (entretien du jour).",
+        "danger_grave": False})
     basis = t.task("demo-is", liaison["id"])
     assert t.form("demo-is", basis["id"])["properties"]["legal_basis"]["const"] == "ip_crip"
     t.complete("demo-is", liaison["id"], {"legal_basis": "ip_crip",
@@ -108,9 +111,53 @@ def test_a_child_possibly_in_danger_goes_to_the_crip_on_its_legal_basis(t):
     assert detail["categories"] == ["ID", "MINOR", "SOC", "THIRD"]
     text = t.document("demo-crip", report["id"])
     assert "frappé par son père" in text and "Informée de la transmission" in text
+    assert "Noé" in text and "2 avril 2019" in text and "Propos de l'enfant" in text
     assert t.get("demo-is", f"/cases/{liaison['case_id']}/consents") == []
     t.acknowledge("demo-crip", report["id"])
+    # The CRIP tells the reporting professional what became of it (CASF L.226-5).
+    assert t.tasks("demo-social", liaison["id"]) == []  # the CRIP, not the sector office
+    t.complete("demo-crip", liaison["id"], {"suites_crip": "evaluation_en_cours"})
+    feedback = t.task("demo-is", liaison["id"])
+    assert t.form("demo-is", feedback["id"])["properties"]["suites_crip"]["const"] == \
+        "evaluation_en_cours"
+    t.complete("demo-is", liaison["id"], {"suites_crip": "evaluation_en_cours",
+                                          "pris_connaissance": True})
     assert t.status(liaison["id"]) == "completed"
     [row] = t.audit("routing.transmitted")
     assert row["legal_basis"] == "ip_crip" and row["consent"] is None
     assert [r["legal_basis"] for r in t.audit("consent.legal_basis_invoked")] == ["ip_crip"]
+
+
+def test_serious_danger_is_reported_to_the_procureur_and_the_crip_is_informed(t):
+    liaison = t.start("demo-is", "fiche_liaison")
+    t.complete("demo-is", liaison["id"], sheet("Brûlures sur les bras de l'enfant.", danger=True))
+    t.complete("demo-is", liaison["id"], {
+        "personne_nom": "Bernard", "personne_adresse": "3 rue des Lilas, Nice",
+        "enfant_nom": "Bernard", "enfant_prenom": "Noé", "enfant_naissance": "2019-04-02",
+        "date_information": t.days(0), "source_information": "constat_professionnel",
+        "responsables_legaux": "Mme Bernard, M. Bernard",
+        "elements_danger": "Brûlures récentes constatées pendant l'entretien.",
+        "danger_grave": True})
+    basis = t.task("demo-is", liaison["id"])
+    assert t.form("demo-is", basis["id"])["properties"]["legal_basis"]["const"] == \
+        "maltraitance_226_14"
+    t.complete("demo-is", liaison["id"], {"legal_basis": "maltraitance_226_14",
+                                          "justification": "Sévices constatés.",
+                                          "information": "not_informed_contrary_to_interest",
+                                          "information_reason": "Le père est mis en cause."})
+    [report] = t.received("demo-parquet", "Signalement au procureur de la République")
+    detail = t.delivery("demo-parquet", report["id"])
+    assert detail["manifest"]["legal_basis"] == "maltraitance_226_14"
+    assert detail["purpose"] == "signalement_procureur"
+    text = t.document("demo-parquet", report["id"])
+    assert "Brûlures récentes" in text and "Code pénal art. 226-14 1°" in text
+    assert t.received("demo-police", "Signalement au procureur de la République") == []
+    # Then the CRIP is informed, on its own basis (CASF L.226-4 II).
+    t.complete("demo-is", liaison["id"], {"legal_basis": "ip_crip",
+                                          "justification": "Copie du signalement.",
+                                          "information": "informed"})
+    [copy] = t.received("demo-crip", REPORT)
+    assert t.delivery("demo-crip", copy["id"])["manifest"]["legal_basis"] == "ip_crip"
+    assert [r["legal_basis"] for r in t.audit("routing.transmitted")] == \
+        ["maltraitance_226_14", "ip_crip"]
+    assert t.get("demo-is", f"/cases/{liaison['case_id']}/consents") == []

@@ -12,7 +12,7 @@ import pytest
 from protocol_support import GRANTED, REFUSED, Territory
 
 SHEET = "Fiche protocole violences conjugales"
-VC_CATEGORIES = ["ID", "MINOR", "OFF", "SOC", "THIRD"]
+VC_CATEGORIES = ["HEALTH", "ID", "MINOR", "OFF", "SOC", "THIRD"]
 
 
 @pytest.fixture
@@ -105,7 +105,9 @@ def test_sheets_are_filed_in_the_victims_dossier_then_handed_to_the_police_in_da
     form = t.form("demo-asso", request["id"])
     assert form["properties"]["purposes"]["const"] == ["vc_dossier_export_police"]
     assert form["properties"]["recipients"]["const"] == ["commissariat-demo"]
-    t.complete("demo-asso", export["id"], GRANTED)
+    assert form["properties"]["channel"]["const"] == "written"  # never an oral request
+    t.complete("demo-asso", export["id"], GRANTED, status=422)
+    t.complete("demo-asso", export["id"], {**GRANTED, "channel": "written"})
     [handed] = t.received("demo-police", "Dossier protocole violences conjugales")
     assert t.inbox("demo-dpp") == []  # the police-population delegate is not its recipient
     assert t.inbox("demo-gendarme") == []
@@ -150,9 +152,23 @@ def test_a_refusal_keeps_the_sheet_with_the_is_and_danger_goes_to_emergency_rout
     t.complete("demo-is", urgent["id"], {"mode_saisine": "orientation_police",
                                           "danger_immediat": True})
     assert t.task("demo-is", urgent["id"])["name"] == "Orienter vers l'urgence"
-    t.complete("demo-is", urgent["id"], {"orientation_urgence": "telephone_grave_danger"})
+    t.complete("demo-is", urgent["id"], {"orientation_urgence": "telephone_grave_danger",
+                                          "fiche_apres_urgence": False})
     assert t.status(urgent["id"]) == "completed"
     assert t.get("demo-is", f"/cases/{urgent['case_id']}/consents") == []
+
+    # Once the emergency is handled, the IS can still fill the sheet with the victim.
+    later = t.start("demo-is", "violence_conjugale")
+    t.complete("demo-is", later["id"], {"mode_saisine": "personne", "danger_immediat": True})
+    t.complete("demo-is", later["id"], {"orientation_urgence": "hebergement_urgence",
+                                         "fiche_apres_urgence": True})
+    assert t.task("demo-is", later["id"])["name"] == \
+        "Remplir la fiche protocole avec la victime"
+    t.complete("demo-is", later["id"], sheet("Maëlle", t.days(0), gravite="crime"))
+    t.complete("demo-is", later["id"], GRANTED)
+    [received] = t.received("demo-asso", "Fiche protocole violences conjugales")
+    detail = t.delivery("demo-asso", received["id"])
+    assert detail["categories"] == VC_CATEGORIES  # injuries: health data, with consent
 
 
 def test_withdrawal_stops_the_wait_refusal_stops_the_export_and_destruction_is_final(t):
@@ -170,7 +186,8 @@ def test_withdrawal_stops_the_wait_refusal_stops_the_export_and_destruction_is_f
     export = t.start("demo-asso", "violence_conjugale_dossier", dossier["case_id"])
     t.complete("demo-asso", export["id"], {"action": "exporter"})
     t.complete("demo-asso", export["id"], {"unite_destinataire": "gendarmerie-demo"})
-    t.complete("demo-asso", export["id"], REFUSED)  # she does not confirm: nothing leaves
+    # she does not confirm: nothing leaves
+    t.complete("demo-asso", export["id"], {**REFUSED, "channel": "written"})
     assert t.status(export["id"]) == "completed"
     assert t.inbox("demo-gendarme") == []
 
@@ -178,6 +195,9 @@ def test_withdrawal_stops_the_wait_refusal_stops_the_export_and_destruction_is_f
     destroy = t.start("demo-asso", "violence_conjugale_dossier", dossier["case_id"])
     t.complete("demo-asso", destroy["id"], {"action": "detruire"})
     t.complete("demo-asso", destroy["id"], {"forme_demande": "sur_place",
+                                            "definitif_explique": True}, status=422)
+    t.complete("demo-asso", destroy["id"], {"forme_demande": "ecrit_sur_place",
+                                            "demande_jointe": True,
                                             "definitif_explique": True})
     assert t.status(destroy["id"]) == "completed"
     t.get("demo-asso", f"/pieces/{piece['id']}/document", status=410)

@@ -18,7 +18,8 @@ from engine.keys.master import FileMasterKey
 from engine.runtime.models import ProcessVersion
 
 BUNDLED = {"violence_conjugale", "violence_conjugale_dossier", "cmp_binome", "itp_synthese",
-           "convocation_mineurs", "fiche_liaison"}
+           "convocation_mineurs", "fiche_liaison", "orientation_is",
+           "orientation_is_gendarmerie", "requisition_judiciaire", "requisition_reponse"}
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def fresh_home(monkeypatch, tmp_path: Path) -> Path:
     return home
 
 
-def test_relais_init_deploys_the_five_protocols_once(fresh_home):
+def test_relais_init_deploys_the_bundled_protocols_once(fresh_home):
     for _ in range(2):
         result = CliRunner().invoke(main, ["init"])
         assert result.exit_code == 0, result.output
@@ -47,8 +48,10 @@ def test_relais_init_deploys_the_five_protocols_once(fresh_home):
 
 @pytest.mark.parametrize(("user", "startable"), [
     ("demo-is", {"violence_conjugale", "cmp_binome", "itp_synthese", "convocation_mineurs",
-                 "fiche_liaison"}),
+                 "fiche_liaison", "requisition_reponse"}),
     ("demo-asso", {"violence_conjugale_dossier"}),
+    ("demo-police", {"orientation_is", "requisition_judiciaire"}),
+    ("demo-gendarme", {"orientation_is_gendarmerie"}),
     ("demo-itp", set()), ("demo-dpp", set()), ("demo-cddf", set()),
 ])
 def test_each_persona_starts_what_its_role_starts(client, db, user, startable):

@@ -172,7 +172,10 @@ def _build(uow, history: list[dict], basis_records: list[dict]) -> World:
                 case_id=case.id, organisation_id=org.id, legal_basis=spec["legal_basis"],
                 legal_basis_record_id=record.id, opened_at=at, opened_by=author.id,
                 decision=spec["review"] if decided else None,
-                decided_at=at if decided else None, decided_by=author.id if decided else None))
+                # answered by another person than the author (the policy refuses a review
+                # answered by the record's author)
+                decided_at=at if decided else None,
+                decided_by=identity.get_user(uow, "demo-admin").id if decided else None))
         made_records.append((record.id, spec))
     uow.session.flush()
     return World(case.id, at, made, made_records)
@@ -180,9 +183,15 @@ def _build(uow, history: list[dict], basis_records: list[dict]) -> World:
 
 # --- the rules, written independently ------------------------------------------------------
 
-def _capable(recipient: Organisation, categories: set[str]) -> bool:
-    return ("HEALTH" not in categories or recipient.kind == "cmp") \
-        and ("OFF" not in categories or recipient.offence_data_authorised)
+def _capable(recipient: Organisation, categories: set[str], sender: Organisation, *,
+             by_consent: bool) -> bool:
+    """HEALTH to a CMP, or under a consent to an association, police or gendarmerie; OFF
+    held and received only by authorised organisations."""
+    health_ok = recipient.kind == "cmp" or (
+        by_consent and recipient.kind in {"association", "police", "gendarmerie"})
+    return ("HEALTH" not in categories or health_ok) \
+        and ("OFF" not in categories
+             or (recipient.offence_data_authorised and sender.offence_data_authorised))
 
 
 def _superseded(consents: list[Consent], at: datetime) -> set[int]:
@@ -252,7 +261,8 @@ def test_nothing_passes_without_a_covering_consent_or_a_valid_legal_basis(world,
     with world.unit_of_work() as uow:
         built = _build(uow, history, basis_records)
         answer, sender, recipient, record = _ask(uow, built, request)
-        capable = _capable(recipient, set(request["categories"]))
+        capable = _capable(recipient, set(request["categories"]), sender,
+                           by_consent=record is None)
         event("refused: " + answer.code if isinstance(answer, ConsentRefused)
               else "authorised on " + ("a legal basis" if answer.legal_basis else "a consent"))
         if record is not None:
@@ -322,7 +332,8 @@ def test_expired_withdrawn_superseded_or_out_of_scope_consents_never_authorise(
         assert isinstance(answer, ConsentRefused)
         assert answer.code in {"consent_missing", "consent_expired", "consent_withdrawn",
                                "consent_out_of_scope", "recipient_capability_health",
-                               "recipient_capability_offence"}, answer.code
+                               "recipient_capability_offence",
+                               "holder_capability_offence"}, answer.code
         uow.rollback()
 
 
@@ -338,8 +349,8 @@ def test_a_legal_basis_never_falls_back_on_a_consent(world, scenario):
              "expires_after": None, "withdrawn_after": None, "new_version": False}
     with world.unit_of_work() as uow:
         with_consent = _build(uow, [every], basis_records)
-        answer, _sender, recipient, record = _ask(uow, with_consent, asked)
-        valid = _capable(recipient, set(asked["categories"])) \
+        answer, sender, recipient, record = _ask(uow, with_consent, asked)
+        valid = _capable(recipient, set(asked["categories"]), sender, by_consent=False) \
             and _valid_basis(uow, record[0], record[1], asked, recipient)
         assert isinstance(answer, ConsentRefused) != valid
         if not isinstance(answer, ConsentRefused):

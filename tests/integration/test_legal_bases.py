@@ -34,9 +34,11 @@ from engine.routing import service as routing
 from engine.routing.models import Delivery
 from engine.runtime.models import Incident
 
-RECIPIENT = {"ip_crip": "cd-demo", "secret_partage_adultes": "cd-demo",
-             "secret_partage_enfance": "cd-demo", "signalement_226_14": "commissariat-demo",
-             "requisition_60_1": "commissariat-demo", "cddf_information": "mairie-test"}
+RECIPIENT = {"ip_crip": "crip-demo", "secret_partage_adultes": "cd-demo",
+             "secret_partage_enfance": "cd-demo", "signalement_226_14": "parquet-demo",
+             "danger_grave_223_6": "parquet-demo", "maltraitance_226_14": "parquet-demo",
+             "requisition_60_1": "commissariat-demo", "cddf_information": "mairie-test",
+             "requisition_adressee": "asso-iscg-demo"}
 MARKER = "JUSTIFICATION-7f3a"
 NOT_INFORMED = "not_informed_contrary_to_interest"
 
@@ -63,10 +65,11 @@ def refusal(db, case_id, record_id, recipient, **kw) -> LegalBasisRefused:
 
 
 def approve(db, record_id, case_id, username, decision="approved"):
+    reviewer = reviewer_of(username)
     with transaction(db) as uow:
         invoked = consent.invoke_legal_basis(uow, SYSTEM, cases.get_case(uow, case_id),
                                              record_id)
-        consent.answer_legal_review(uow, principal(uow, username), invoked.review, decision)
+        consent.answer_legal_review(uow, principal(uow, reviewer), invoked.review, decision)
 
 
 def reviewer_of(username: str) -> str:
@@ -79,7 +82,7 @@ def test_each_legal_basis_works_only_for_its_roles(db, code):
     basis = LEGAL_BASES[code]
     for username, (_org, role) in AUTHORS.items():
         case_id = open_case(db, username)
-        information = "informed"
+        information = "informed" if "informed" in basis.information else "not_applicable"
         record_id = invoke(db, username, case_id, code, information=information)
         allowed = role in basis.roles
         if allowed and basis.requires_review:
@@ -98,10 +101,10 @@ def test_each_legal_basis_works_only_for_its_roles(db, code):
 def test_the_information_step_and_the_justification_are_required(db):
     case_id = open_case(db, "demo-is")
     silent = invoke(db, "demo-is", case_id, "ip_crip", information=NOT_INFORMED)
-    assert refusal(db, case_id, silent, "cd-demo").code == "legal_basis_information_missing"
+    assert refusal(db, case_id, silent, "crip-demo").code == "legal_basis_information_missing"
     reasoned = invoke(db, "demo-is", case_id, "ip_crip", information=NOT_INFORMED,
                       reason="Informer le père exposerait l'enfant.")
-    assert authorize(db, case_id, reasoned, "cd-demo").information == NOT_INFORMED
+    assert authorize(db, case_id, reasoned, "crip-demo").information == NOT_INFORMED
     for code, information in (("ip_crip", "not_applicable"),
                               ("secret_partage_adultes", NOT_INFORMED)):
         record = invoke(db, "demo-is", case_id, code, information=information, reason="motif")
@@ -133,20 +136,20 @@ def test_recipients_and_categories_are_those_of_the_basis(db):
     crip = invoke(db, "demo-is", case_id, "ip_crip")
     assert refusal(db, case_id, crip, "asso-test").code == "legal_basis_recipient"
     # Recipient capabilities bind legal bases too.
-    assert refusal(db, case_id, crip, "cd-demo",
+    assert refusal(db, case_id, crip, "crip-demo",
                    categories=("SOC", "OFF")).code == "recipient_capability_offence"
-    assert refusal(db, case_id, crip, "cd-demo",
+    assert refusal(db, case_id, crip, "crip-demo",
                    categories=("SOC", "HEALTH")).code == "recipient_capability_health"
     # A record of another case, or of another form, is no legal basis.
     other_case = open_case(db, "demo-is")
-    assert refusal(db, other_case, crip, "cd-demo").code == "legal_basis_invalid"
+    assert refusal(db, other_case, crip, "crip-demo").code == "legal_basis_invalid"
     with transaction(db) as uow:
         who = principal(uow, "demo-is")
         note = cases.store_record(uow, who.actor, cases.get_case(uow, case_id), kind="form",
                                   payload={"legal_basis": "ip_crip"}, categories={"SOC"},
                                   organisation_id=who.primary_organisation_id, form="note.json")
         note_id = note.id
-    assert refusal(db, case_id, note_id, "cd-demo").code == "legal_basis_invalid"
+    assert refusal(db, case_id, note_id, "crip-demo").code == "legal_basis_invalid"
 
 
 def test_a_requisition_is_never_answered_automatically(db):
@@ -167,6 +170,9 @@ def test_a_requisition_is_never_answered_automatically(db):
     with transaction(db) as uow, pytest.raises(PermissionDenied):
         consent.answer_legal_review(uow, principal(uow, "demo-police"),
                                     uow.session.get(consent.LegalReview, review_id), "approved")
+    with transaction(db) as uow, pytest.raises(PermissionDenied):  # four eyes
+        consent.answer_legal_review(uow, principal(uow, "demo-asso"),
+                                    uow.session.get(consent.LegalReview, review_id), "approved")
     with transaction(db) as uow:
         consent.answer_legal_review(uow, principal(uow, reviewer_of("demo-asso")),
                                     uow.session.get(consent.LegalReview, review_id), "approved")
@@ -177,7 +183,7 @@ def test_a_requisition_is_never_answered_automatically(db):
                                     uow.session.get(consent.LegalReview, review_id), "rejected")
 
     rejected = invoke(db, "demo-asso", case_id, "requisition_60_1", information="not_applicable")
-    approve(db, rejected, case_id, reviewer_of("demo-asso"), decision="rejected")
+    approve(db, rejected, case_id, "demo-asso", decision="rejected")
     assert refusal(db, case_id, rejected, "commissariat-demo").code == \
         "legal_basis_review_rejected"
     opened = actions(db, "consent.legal_review_opened")
@@ -189,7 +195,8 @@ def test_a_requisition_is_never_answered_automatically(db):
 def test_a_diagram_transmits_on_a_legal_basis_and_records_it(db, settings):
     from routing_support import database_bytes
 
-    deploy_diagram(db, "crip.bpmn", legal_diagram("crip", "IS", "ip_crip", "cd-demo", ["SOC"]))
+    deploy_diagram(db, "crip.bpmn", legal_diagram("crip", "IS", "ip_crip", "crip-demo",
+                                                  ["SOC"]))
     start_and_fill(db, "crip", "demo-is", {
         "justification": f"Enfant laissé seul la nuit ({MARKER}).",
         "information": "not_informed_contrary_to_interest",
@@ -208,7 +215,7 @@ def test_a_diagram_transmits_on_a_legal_basis_and_records_it(db, settings):
     assert isinstance(details["legal_basis_record"], int)
     assert MARKER not in sent.details
     with transaction(db) as uow:
-        opened = routing.open_document(uow, principal(uow, "demo-itp"), delivery_id)
+        opened = routing.open_document(uow, principal(uow, "demo-crip"), delivery_id)
         text = docx_text(opened.content)
     assert MARKER in text and "CASF art. L.226-2-1 et L.226-3" in text
     assert MARKER.encode() not in database_bytes(settings)
@@ -218,7 +225,7 @@ def test_the_health_professionals_report_is_the_cmps_alone(db):
     for lane, username in (("IS", "demo-is"), ("CMP", "demo-cmp")):
         process = f"signalement_{lane.lower()}"
         deploy_diagram(db, f"{process}.bpmn", legal_diagram(
-            process, lane, "signalement_226_14", "commissariat-demo", ["ID", "OFF", "SOC"],
+            process, lane, "signalement_226_14", "parquet-demo", ["ID", "SOC", "THIRD"],
             purpose="signalement_violences", invoke_first=True))
         start_and_fill(db, process, username, {"justification": "Danger immédiat.",
                                                "information": "informed"})

@@ -18,7 +18,7 @@ from pathlib import Path
 import docx
 from docx.shared import Pt
 
-from engine.documents.build import label_table
+from engine.documents.build import label_table, set_language
 
 WORKFLOWS = Path(__file__).resolve().parents[1]
 FIXED_DATE = datetime(2026, 11, 1, 9, 0)  # stable metadata: regenerating changes nothing
@@ -35,6 +35,7 @@ def _document(title: str, heading: str, header: str, footer: str) -> docx.Docume
     style = document.styles["Normal"]
     style.font.name = "Calibri"
     style.font.size = Pt(11)
+    set_language(document)  # French spell-checking in Word
     section = document.sections[0]
     section.header.paragraphs[0].text = header
     section.footer.paragraphs[0].text = footer
@@ -54,13 +55,14 @@ def _save(document: docx.Document, protocol: str, name: str) -> None:
 
 
 CONFIDENTIAL = "Relais — situation {{ reference }} — document confidentiel"
+SENT = "Transmise à {{ organisation_destinataire }} le {{ date_document }} — {{ fondement }}."
 
 
 # --- violences conjugales ------------------------------------------------------------------
 
 VC_ROWS = {
     "Victime": [("Nom", "{{ victime_nom }}"), ("Prénom", "{{ victime_prenom }}"),
-                ("Née le", "{{ victime_naissance }}"),
+                ("Né(e) le", "{{ victime_naissance }}"),
                 ("Téléphone sûr", "{{ victime_telephone }}")],
     "Les faits": [("Date", "{{ date_faits }}"), ("Lieu", "{{ lieu_faits }}"),
                   ("Commune", "{{ commune_faits }}"), ("Formes de violences", "{{ violences }}"),
@@ -80,8 +82,7 @@ VC_ROWS = {
 def violence_conjugale() -> None:
     sent = _document("Fiche protocole violences conjugales",
                      "Fiche protocole violences conjugales", CONFIDENTIAL,
-                     "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                     "{{ fondement }}.")
+                     SENT)
     sent.add_paragraph("Fiche établie par {{ organisation_expediteur }} avec la victime, qui a "
                        "demandé sa transmission pour qu'elle rejoigne son dossier.")
     for title, rows in VC_ROWS.items():
@@ -119,12 +120,12 @@ def cmp_binome() -> None:
     psy = _document("Volet psychiatrique (binôme IS / CMP)",
                     "Volet psychiatrique — entretien du binôme IS / CMP",
                     "Relais — situation {{ reference }} — données de santé, réservé au CMP",
-                    "Scellé pour {{ organisation_destinataire }} le {{ date_document }} — "
-                    "{{ fondement }}.")
+                    "Chiffré et signé pour {{ organisation_destinataire }} le "
+                    "{{ date_document }} — {{ fondement }}.")
     psy.add_paragraph("Entretien commun du {{ rdv_date }} (intervenant social et infirmier·e "
                       "du CMP).")
     _section(psy, "Personne", [("Nom", "{{ personne_nom }}"), ("Prénom", "{{ personne_prenom }}"),
-                               ("Née le", "{{ personne_naissance }}")])
+                               ("Né(e) le", "{{ personne_naissance }}")])
     _section(psy, "Évaluation", [("État psychique", "{{ etat_psychique }}"),
                                  ("Suivi psychiatrique", "{{ suivi_psychiatrique }}"),
                                  ("Risque évalué", "{{ risque }}"),
@@ -134,14 +135,13 @@ def cmp_binome() -> None:
 
     orientation = _document("Fiche d'orientation du binôme IS / CMP",
                             "Fiche d'orientation — binôme intervenant social / CMP",
-                            CONFIDENTIAL, "Transmise à {{ organisation_destinataire }} le "
-                            "{{ date_document }} — {{ fondement }}.")
+                            CONFIDENTIAL, SENT)
     orientation.add_paragraph("Orientation signée par les deux membres du binôme de "
                               "{{ organisation_expediteur }}. Elle ne contient aucune donnée "
                               "de santé.")
     _section(orientation, "Personne", [("Nom", "{{ personne_nom }}"),
                                        ("Prénom", "{{ personne_prenom }}"),
-                                       ("Née le", "{{ personne_naissance }}"),
+                                       ("Né(e) le", "{{ personne_naissance }}"),
                                        ("Téléphone", "{{ personne_telephone }}")])
     _section(orientation, "Situation sociale", [("Logement", "{{ logement }}"),
                                                 ("Ressources", "{{ ressources }}"),
@@ -157,12 +157,11 @@ def cmp_binome() -> None:
 def itp_synthese() -> None:
     request = _document("Demande d'examen en ITP",
                         "Demande d'examen en Instance de Travail Partenarial", CONFIDENTIAL,
-                        "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                        "{{ fondement }}.")
+                        SENT)
     request.add_paragraph("Demande présentée par {{ organisation_expediteur }}.")
     _section(request, "Personne", [("Nom", "{{ personne_nom }}"),
                                    ("Prénom", "{{ personne_prenom }}"),
-                                   ("Née le", "{{ personne_naissance }}"),
+                                   ("Né(e) le", "{{ personne_naissance }}"),
                                    ("Foyer", "{{ foyer }}"),
                                    ("Mineurs concernés", "{{ mineurs_concernes }}")])
     _section(request, "Situation", [("Résumé", "{{ resume }}"),
@@ -175,8 +174,7 @@ def itp_synthese() -> None:
 
     invitation = _document("Invitation à l'Instance de Travail Partenarial",
                            "Invitation à l'Instance de Travail Partenarial", CONFIDENTIAL,
-                           "Transmise à {{ organisation_destinataire }} le {{ date_document }} "
-                           "— {{ fondement }}.")
+                           SENT)
     invitation.add_paragraph("Vous êtes invité·e à la séance de l'ITP du {{ seance }} pour "
                              "l'examen de la situation présentée par "
                              "{{ organisation_expediteur }}.")
@@ -202,31 +200,38 @@ def itp_synthese() -> None:
 # --- convocation des mineurs ---------------------------------------------------------------
 
 def convocation_mineurs() -> None:
-    letter = _document("Convocation au pôle psychosocial", "Convocation",
-                       "{{ organisation_expediteur }} — pôle psychosocial du commissariat",
+    letter = _document("Convocation au pôle psychosocial", "Invitation à un rendez-vous",
+                       "{{ commissariat_nom }} — {{ commissariat_adresse }} — "
+                       "tél. {{ commissariat_telephone }}",
                        "Référence {{ reference }} — courrier du {{ date_document }}.")
+    letter.add_paragraph("{{ commissariat_nom }}")
+    letter.add_paragraph("{{ commissariat_adresse }} — tél. {{ commissariat_telephone }}")
     letter.add_paragraph("À l'attention de {{ responsables_legaux }}")
     letter.add_paragraph("{{ adresse }}")
     letter.add_paragraph("Madame, Monsieur,")
-    letter.add_paragraph("Vous êtes convoqués, avec {{ mineur_prenom }} {{ mineur_nom }}, au "
-                         "pôle psychosocial du commissariat le {{ rdv_date }} à "
+    letter.add_paragraph("Nous vous proposons de venir, avec {{ mineur_prenom }} {{ mineur_nom }}, "
+                         "au pôle psychosocial du commissariat le {{ rdv_date }} à "
                          "{{ rdv_heure }}. Le délégué police-population, l'intervenant social "
-                         "et le psychologue vous recevront.")
-    letter.add_paragraph("Cette rencontre n'est pas une procédure judiciaire : elle est "
-                         "l'occasion d'un rappel de la loi et d'un échange sur l'aide que "
-                         "nous pouvons vous apporter.")
-    letter.add_paragraph("Si vous ne pouvez pas venir, merci de nous appeler pour convenir "
-                         "d'une autre date.")
+                         "et la psychologue du commissariat vous recevront.")
+    letter.add_paragraph("Votre venue est libre : ce rendez-vous n'est ni une convocation "
+                         "judiciaire ni une audition. Il est l'occasion d'un rappel à l'ordre "
+                         "et d'un échange sur l'aide que nous pouvons vous apporter, si vous le "
+                         "souhaitez.")
+    letter.add_paragraph("Si vous ne pouvez pas venir, merci de nous appeler au "
+                         "{{ commissariat_telephone }} pour convenir d'une autre date.")
+    letter.add_paragraph("Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos "
+                         "salutations distinguées.")
+    letter.add_paragraph("{{ signataire }}")
     _save(letter, "convocation_mineurs", "cm_convocation.docx")
 
     snapshot = _document("Photographie sociale (CDDF)",
-                         "Photographie sociale — conseil des droits et devoirs des familles",
-                         CONFIDENTIAL, "Transmise à {{ organisation_destinataire }} le "
-                         "{{ date_document }} — {{ fondement }}.")
+                         "Photographie sociale — conseil pour les droits et devoirs des "
+                         "familles",
+                         CONFIDENTIAL, SENT)
     snapshot.add_paragraph("Établie par le pôle psychosocial ({{ organisation_expediteur }}) ; "
                            "les parents ont été informés de sa présentation au CDDF.")
     _section(snapshot, "Mineur", [("Nom", "{{ mineur_nom }}"), ("Prénom", "{{ mineur_prenom }}"),
-                                  ("Né le", "{{ mineur_naissance }}")])
+                                  ("Né(e) le", "{{ mineur_naissance }}")])
     _section(snapshot, "Situation", [("Foyer", "{{ foyer }}"), ("Scolarité", "{{ scolarite }}"),
                                      ("Suivi social", "{{ suivi_social }}"),
                                      ("Accompagnement proposé aux parents",
@@ -239,14 +244,13 @@ def convocation_mineurs() -> None:
 
 def fiche_liaison() -> None:
     sheet = _document("Fiche de liaison", "Fiche de liaison vers le service social", CONFIDENTIAL,
-                      "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                      "{{ fondement }}.")
+                      SENT)
     sheet.add_paragraph("Rédigée avec la personne, qui en a validé le contenu.")
     _section(sheet, "Professionnel à l'origine de l'envoi",
              [("Service", "{{ organisation_expediteur }}"),
               ("Contact", "{{ contact_professionnel }}")])
     _section(sheet, "Personne", [("Nom", "{{ personne_nom }}"), ("Prénom", "{{ personne_prenom }}"),
-                                 ("Née le", "{{ personne_naissance }}"),
+                                 ("Né(e) le", "{{ personne_naissance }}"),
                                  ("Adresse", "{{ personne_adresse }}"),
                                  ("Téléphone", "{{ personne_telephone }}")])
     _section(sheet, "Orientation", [("Motif", "{{ motif }}"), ("Précisions", "{{ precisions }}"),
@@ -256,22 +260,88 @@ def fiche_liaison() -> None:
     _save(sheet, "fiche_liaison", "fl_fiche_liaison.docx")
 
     report = _document("Information préoccupante", "Information préoccupante", CONFIDENTIAL,
-                       "Transmise à {{ organisation_destinataire }} le {{ date_document }} — "
-                       "{{ fondement }}.")
+                       SENT)
     report.add_paragraph("Transmise par {{ organisation_expediteur }} "
                          "({{ contact_professionnel }}).")
     _section(report, "Foyer", [("Personne reçue", "{{ personne_nom }}"),
                                ("Adresse", "{{ personne_adresse }}"),
                                ("Parents ou responsables légaux", "{{ responsables_legaux }}")])
-    _section(report, "Enfant(s)", [("Enfant(s) concerné(s)", "{{ enfants }}"),
-                                   ("Éléments de danger", "{{ elements_danger }}")])
+    _section(report, "Enfant", [("Nom", "{{ enfant_nom }}"), ("Prénom", "{{ enfant_prenom }}"),
+                                ("Né(e) le", "{{ enfant_naissance }}"),
+                                ("Autres enfants du foyer", "{{ enfants }}")])
+    _section(report, "Information", [("Recueillie le", "{{ date_information }}"),
+                                     ("Source", "{{ source_information }}"),
+                                     ("Éléments de danger", "{{ elements_danger }}")])
     _section(report, "Cadre", [("Justification", "{{ justification }}"),
                                ("Information des parents", "{{ information }}"),
                                ("Motif d'une absence d'information", "{{ information_reason }}")])
     _save(report, "fiche_liaison", "fl_information_preoccupante.docx")
 
+    direct = _document("Signalement au procureur de la République",
+                       "Signalement au procureur de la République", CONFIDENTIAL,
+                       "Transmis à {{ organisation_destinataire }} le {{ date_document }} — "
+                       "{{ fondement }}.")
+    direct.add_paragraph("Signalement direct par {{ organisation_expediteur }} "
+                         "({{ contact_professionnel }}), en raison d'un danger grave et "
+                         "immédiat ; le président du conseil départemental (CRIP) en reçoit "
+                         "l'information (CASF L.226-4 II).")
+    _section(direct, "Enfant", [("Nom", "{{ enfant_nom }}"), ("Prénom", "{{ enfant_prenom }}"),
+                                ("Né(e) le", "{{ enfant_naissance }}"),
+                                ("Adresse du foyer", "{{ personne_adresse }}"),
+                                ("Parents ou responsables légaux", "{{ responsables_legaux }}")])
+    _section(direct, "Faits", [("Recueillis le", "{{ date_information }}"),
+                               ("Source", "{{ source_information }}"),
+                               ("Éléments de danger", "{{ elements_danger }}"),
+                               ("Justification", "{{ justification }}")])
+    _save(direct, "fiche_liaison", "fl_signalement_procureur.docx")
+
+
+# --- orientation vers l'intervenant social, réquisition judiciaire --------------------------
+
+def police_protocols() -> None:
+    sheet = _document("Fiche d'orientation vers l'intervenant social",
+                      "Fiche d'orientation vers l'intervenant social", CONFIDENTIAL,
+                      SENT)
+    sheet.add_paragraph("Orientation par {{ organisation_expediteur }} : la personne a accepté "
+                        "d'être contactée par l'intervenant social.")
+    _section(sheet, "Personne", [("Nom", "{{ personne_nom }}"),
+                                 ("Prénom", "{{ personne_prenom }}"),
+                                 ("Date de naissance", "{{ personne_naissance }}"),
+                                 ("Téléphone", "{{ telephone }}"),
+                                 ("Moment préféré", "{{ moment_contact }}")])
+    _section(sheet, "Orientation", [("Motif", "{{ motif }}"),
+                                    ("Circonstances", "{{ circonstances }}"),
+                                    ("Agent qui oriente", "{{ orienteur }}")])
+    _save(sheet, "orientation_is", "oi_fiche_orientation.docx")
+
+    requisition = _document("Réquisition judiciaire", "Réquisition judiciaire", CONFIDENTIAL,
+                            "Adressée à {{ organisation_destinataire }} le {{ date_document }} "
+                            "— {{ fondement }}.")
+    requisition.add_paragraph("{{ organisation_expediteur }} requiert la communication des "
+                              "informations ci-dessous, pour les besoins de la procédure.")
+    _section(requisition, "Procédure", [("Référence", "{{ reference_procedure }}"),
+                                        ("Magistrat ou OPJ requérant", "{{ magistrat }}"),
+                                        ("Cadre", "{{ cadre }}"),
+                                        ("Réponse attendue avant le", "{{ delai_reponse }}")])
+    _section(requisition, "Demande", [("Personne concernée",
+                                       "{{ personne_prenom }} {{ personne_nom }}"),
+                                      ("Date de naissance", "{{ personne_naissance }}"),
+                                      ("Informations demandées", "{{ objet }}")])
+    _save(requisition, "requisition_judiciaire", "rq_requisition.docx")
+
+    answer = _document("Réponse à une réquisition judiciaire",
+                       "Réponse à une réquisition judiciaire", CONFIDENTIAL,
+                       SENT)
+    answer.add_paragraph("{{ organisation_expediteur }} répond à la réquisition ci-dessous ; "
+                         "la réponse a été contrôlée par un second professionnel et se limite "
+                         "à ce qui est demandé.")
+    label_table(answer, [("Référence de la procédure", "{{ reference_procedure }}"),
+                         ("Informations transmises", "{{ elements_transmis }}")])
+    _save(answer, "requisition_judiciaire", "rq_reponse.docx")
+
 
 if __name__ == "__main__":
+    police_protocols()
     violence_conjugale()
     cmp_binome()
     itp_synthese()

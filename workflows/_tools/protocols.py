@@ -28,13 +28,16 @@ GRANTED = 'decision == "granted"'
 
 def consent(prefix: str, name: str, lane: str, col: float, *, purposes: str, recipients: str,
             categories: str, question: str, row: int = 0,
-            expires_days: int = 365) -> list[Node]:
-    """A consent checkpoint: the standard form (fixed purposes, recipients, categories), the
-    decision recorded as a Consent, and the gateway on `decision`."""
+            expires_days: int = 365, channel: str | None = None) -> list[Node]:
+    """A consent checkpoint: the standard form (fixed purposes, recipients, categories, and
+    the channel when the protocol requires one, e.g. a written request), the decision
+    recorded as a Consent, and the gateway on `decision`."""
+    prefill = {"purposes": purposes, "recipients": recipients, "categories": categories}
+    if channel:
+        prefill["channel"] = f"'{channel}'"
     return [
         Node(f"{prefix}", "user", name, lane, col, row, form="consentement.json",
-             prefill={"purposes": purposes, "recipients": recipients,
-                      "categories": categories}),
+             prefill=prefill),
         Node(f"{prefix}_enregistre", "service", "Enregistrer la décision", lane, col + 1, row,
              operator="relais/record_consent",
              params=[("record", "int", f"record_{prefix}"),
@@ -101,7 +104,9 @@ def chain(prefix: str, *ids: str) -> list[Flow]:
 
 # --- 1. violences conjugales ---------------------------------------------------------------
 
-VC_CATEGORIES = "['ID', 'MINOR', 'OFF', 'SOC', 'THIRD']"
+# Injuries, medical certificate and ITT are health data: the victim's explicit consent names
+# HEALTH, and only a victim-support association may receive it that way.
+VC_CATEGORIES = "['HEALTH', 'ID', 'MINOR', 'OFF', 'SOC', 'THIRD']"
 
 
 def violence_conjugale() -> Diagram:
@@ -114,7 +119,9 @@ def violence_conjugale() -> Diagram:
         Node("saisine", "user", "Recevoir la situation", "IS", 2, form="vc_saisine.json"),
         Node("danger", "xor", "Danger immédiat ?", "IS", 3, default="f_vc_pas_de_danger"),
         Node("urgence", "user", "Orienter vers l'urgence", "IS", 4, 1, form="vc_urgence.json"),
-        Node("fin_urgence", "end", "Orientée vers l'urgence", "IS", 5, 1),
+        Node("apres_urgence", "xor", "Fiche après l'urgence ?", "IS", 5, 1,
+             default="f_vc_sans_fiche"),
+        Node("fin_urgence", "end", "Orientée vers l'urgence", "IS", 6, 1),
         Node("fiche", "user", "Remplir la fiche protocole avec la victime", "IS", 4,
              form="vc_fiche.json"),
         *consent("consentement", "Recueillir la décision de la victime", "IS", 5,
@@ -142,7 +149,10 @@ def violence_conjugale() -> Diagram:
     flows = [
         *chain("vc", "debut", "territoire", "saisine", "danger"),
         Flow("f_vc_danger", "danger", "urgence", "Oui", "danger_immediat == True"),
-        Flow("f_vc_urgence", "urgence", "fin_urgence"),
+        Flow("f_vc_urgence", "urgence", "apres_urgence"),
+        Flow("f_vc_fiche_apres_urgence", "apres_urgence", "fiche", "Oui",
+             "fiche_apres_urgence == True"),
+        Flow("f_vc_sans_fiche", "apres_urgence", "fin_urgence", "Non"),
         Flow("f_vc_pas_de_danger", "danger", "fiche", "Non"),
         Flow("f_vc_fiche", "fiche", "consentement"),
         Flow("f_vc_consentement", "consentement", "consentement_enregistre"),
@@ -188,7 +198,7 @@ def violence_conjugale() -> Diagram:
         *consent("demande_victime", "Recueillir la demande expresse de la victime",
                  "ASSOCIATION", 4, row=1, purposes="['vc_dossier_export_police']",
                  recipients="[unite_destinataire]", categories=VC_CATEGORIES,
-                 question="La victime confirme ?", expires_days=30),
+                 question="La victime confirme ?", expires_days=30, channel="written"),
         Node("exporter", "service", "Remettre tout le dossier, dans l'ordre chronologique",
              "ASSOCIATION", 7, 1, operator="relais/export_dossier",
              params=[("template", "str", "'vc_dossier_export.docx'"),
@@ -231,9 +241,12 @@ def violence_conjugale() -> Diagram:
                      "classe les fiches reçues ; à la demande de la victime seulement, elle le "
                      "remet à la police ou à la gendarmerie, ou le détruit.")
     merge_before(is_pool, "echeance", "envoi_ou_relance", "Envoi ou relance")
+    merge_before(is_pool, "fiche", "fiche_directe_ou_apres_urgence",
+                 "Fiche directe ou après l'urgence")
     return Diagram("violence_conjugale", [asso_pool, is_pool],
                    {RECEIPT: "accuse_reception", WITHDRAWN: "consentement_retire"},
-                   [MessageFlow("mf_fiche", "transmettre", "classement", "Fiche scellée"),
+                   [MessageFlow("mf_fiche", "transmettre", "classement",
+                                "Fiche chiffrée et signée"),
                     MessageFlow("mf_accuse", "verser", "accuse", "Accusé de réception signé")])
 
 
@@ -264,7 +277,7 @@ def cmp_binome() -> Diagram:
         Node("volet_psy", "user", "Volet psychiatrique", "CMP", 10,
              form="cmp_volet_psychiatrique.json"),
         Node("volets", "and", "Deux volets remplis", "IS", 11),
-        transmit("sceller", "Sceller le volet psychiatrique pour le CMP", "IS", 12,
+        transmit("sceller", "Chiffrer et signer le volet psychiatrique pour le CMP", "IS", 12,
                  template="cmp_volet_psychiatrique.docx", recipient="organisation_CMP",
                  purpose="cmp_sharing", categories="['HEALTH', 'ID', 'SOC']", role="'CMP'",
                  result="volet_scelle"),
@@ -321,7 +334,8 @@ def cmp_binome() -> Diagram:
         Flow("f_cmp_transmise", "transmettre", "fin_transmise"),
     ]
     notes = [Note("note_sante", "Données de santé : saisies par l'infirmier·e, elles ne "
-                  "sortent de la situation que scellées pour le CMP. L'intervenant social voit "
+                  "sortent de la situation que chiffrées et signées pour le CMP. "
+                  "L'intervenant social voit "
                   "l'orientation, pas l'évaluation.", "volet_psy", dx=400, dy=0, width=240,
                   height=60)]
     pool = Pool("cmp_binome", "Binôme intervenant social / infirmier de CMP",
@@ -364,7 +378,8 @@ def itp_synthese() -> Diagram:
         *legal_basis("base_enfance", "Motiver le partage sans information", "IS", 5,
                      "secret_partage_enfance", row=2,
                      information="not_informed_contrary_to_interest"),
-        Node("fondement", "xor", "Présentation fondée", "IS", 8, default="f_itp_fondement"),
+        Node("fondement", "xor", "Sur consentement ou sur base légale", "IS", 8,
+             default="f_itp_fondement"),
         transmit("transmettre", "Transmettre la demande au secrétariat de l'ITP", "IS", 9,
                  template="itp_demande.docx", recipient="organisation_CG_ITP",
                  purpose="itp_presentation", categories=ITP_CATEGORIES, role="'CG_ITP'",
@@ -392,7 +407,7 @@ def itp_synthese() -> Diagram:
                  template="itp_invitation.docx", recipient=PARTNER,
                  purpose="itp_presentation", categories=ITP_CATEGORIES,
                  role="partenaire_invite", legal=ITP_LEGAL, result="invitation_partenaire"),
-        Node("invitations", "xor", "Invitations parties", "CG_ITP", 18,
+        Node("invitations", "xor", "Invitations envoyées", "CG_ITP", 18,
              default="f_itp_invitations"),
         Node("jour_seance", "timer", "Jour de la séance", "CG_ITP", 19,
              timer=("timeDate", "seance['starts_at']")),
@@ -486,16 +501,26 @@ def convocation_mineurs() -> Diagram:
         Node("debut", "start", "Mineur auteur d'une infraction sans suite judiciaire", "IS", 0),
         Node("territoire", "script", "Paramètres du pôle", "IS", 1,
              script="organisation_DPP = 'commissariat-demo'\n"
-             "organisation_CDDF = 'mairie-demo'\nconvocation_rang = 1",
+             "organisation_CDDF = 'mairie-demo'\nconvocation_rang = 1\n"
+             "commissariat_nom = 'Commissariat de police (démo) — pôle psychosocial'\n"
+             "commissariat_adresse = '1 place de la République, 78190 Trappes (démo)'\n"
+             "commissariat_telephone = '01 00 00 00 00'\n"
+             "signataire = 'Le commissaire de police, chef de circonscription (démo)'\n"
+             "organisation_PSYCHOLOGUE = 'commissariat-demo'",
              doc="Le commissariat du délégué police-population et la commune dont le CDDF "
-             "peut recevoir la photographie sociale."),
+             "peut recevoir la photographie sociale ; l'en-tête et le signataire de la lettre "
+             "du commissariat."),
         Node("identification", "user", "Identifier le mineur et les faits", "IS", 2,
              form="cm_identification.json"),
         Node("eligibilite", "user", "Vérifier l'éligibilité", "DPP", 3,
              form="cm_eligibilite.json"),
         Node("eligible", "xor", "Éligible ?", "DPP", 4, default="f_cm_non_eligible"),
         Node("fin_non_eligible", "end", "Hors du dispositif", "DPP", 4, 1),
-        Node("rendez_vous", "user", "Fixer le rendez-vous", "IS", 5, form="cm_rendez_vous.json"),
+        Node("rendez_vous", "user", "Fixer le rendez-vous", "IS", 5, form="cm_rendez_vous.json",
+             prefill={"commissariat_nom": "commissariat_nom",
+                      "commissariat_adresse": "commissariat_adresse",
+                      "commissariat_telephone": "commissariat_telephone",
+                      "signataire": "signataire"}),
         render("lettre", "Produire la lettre de convocation", "IS", 6, "cm_convocation.docx"),
         Node("envoyer", "manual", "Envoyer la convocation au mineur et à ses responsables légaux",
              "IS", 7),
@@ -509,11 +534,13 @@ def convocation_mineurs() -> Diagram:
              script="convocation_rang = 2"),
         Node("fin_absents", "end", "Clos après deux absences", "DPP", 12, 2),
         Node("rencontre", "and", "Rencontre", "DPP", 11),
-        Node("rappel", "user", "Rappeler la loi", "DPP", 12, form="cm_rappel_loi.json"),
+        Node("rappel", "user", "Procéder au rappel à l'ordre", "DPP", 12,
+             form="cm_rappel_ordre.json"),
         Node("accompagnement", "user", "Proposer un accompagnement aux parents", "IS", 12,
              form="cm_accompagnement.json"),
         Node("accepte", "xor", "Accepté ?", "IS", 13, default="f_cm_refuse"),
-        Node("engager", "manual", "Engager l'accompagnement psychosocial", "IS", 14, 1),
+        Node("engager", "manual", "Engager l'accompagnement psychosocial", "PSYCHOLOGUE", 14,
+             1),
         Node("suite_offre", "xor", "Offre traitée", "IS", 15, default="f_cm_offre"),
         Node("photographie", "user", "Établir la photographie sociale", "IS", 16,
              form="cm_photographie_sociale.json"),
@@ -564,7 +591,9 @@ def convocation_mineurs() -> Diagram:
                   height=46)]
     pool = Pool("convocation_mineurs", "Convocation des mineurs au pôle psychosocial",
                 [("IS", "Intervenant social du pôle psychosocial"),
-                 ("DPP", "Délégué police-population")], nodes, flows, notes,
+                 ("DPP", "Délégué police-population"),
+                 ("PSYCHOLOGUE", "Psychologue du pôle psychosocial, qui accompagne les "
+                  "parents qui l'acceptent")], nodes, flows, notes,
                 doc="Modèle de Trappes : les mineurs auteurs d'une infraction sans suite "
                 "judiciaire sont convoqués systématiquement avec leurs responsables légaux.")
     merge_before(pool, "rendez_vous", "rang_convocation", "Première ou seconde convocation")
@@ -577,27 +606,50 @@ def fiche_liaison() -> Diagram:
     nodes = [
         Node("debut", "start", "Orientation vers le service social envisagée", "IS", 0),
         Node("territoire", "script", "Paramètres du territoire", "IS", 1,
-             script="organisation_CG_SOCIAL = 'cd-demo'\norganisation_CRIP = 'crip-demo'",
-             doc="Le service social départemental de secteur, et la CRIP du département."),
+             script="organisation_CG_SOCIAL = 'cd-demo'\norganisation_CRIP = 'crip-demo'\n"
+             "organisation_PARQUET = 'parquet-demo'",
+             doc="Le service social départemental de secteur, la CRIP du département et le "
+             "parquet du tribunal judiciaire."),
         Node("fiche", "user", "Rédiger la fiche avec la personne", "IS", 2,
              form="fl_fiche.json"),
         Node("danger", "xor", "Enfant en danger ?", "IS", 3, default="f_fl_pas_de_danger"),
         Node("information_preoccupante", "user", "Rédiger l'information préoccupante", "IS",
              4, 2, form="fl_information_preoccupante.json"),
-        *legal_basis("base_crip", "Base légale : information préoccupante", "IS", 5, "ip_crip",
+        Node("grave", "xor", "Danger grave et immédiat ?", "IS", 5, 2, default="f_fl_pas_grave"),
+        Node("base_parquet", "user", "Base légale : signalement au procureur", "IS", 6, 3,
+             form="base_legale.json", prefill={"legal_basis": "'maltraitance_226_14'"}),
+        Node("parquet_verifiee", "service", "Vérifier la base légale", "IS", 7, 3,
+             operator="relais/invoke_legal_basis",
+             params=[("record", "int", "record_base_parquet")], result="parquet_verifiee"),
+        transmit("transmettre_parquet", "Signaler au procureur de la République", "IS", 8,
+                 row=3, template="fl_signalement_procureur.docx",
+                 recipient="organisation_PARQUET", purpose="signalement_procureur",
+                 categories="['ID', 'MINOR', 'SOC', 'THIRD']", role="'PARQUET'",
+                 legal="record_base_parquet", result="signalement"),
+        *legal_basis("base_crip", "Base légale : information préoccupante", "IS", 9, "ip_crip",
                      row=2),
-        transmit("transmettre_crip", "Transmettre à la CRIP", "IS", 7, row=2,
+        transmit("transmettre_crip", "Transmettre à la CRIP", "IS", 11, row=2,
                  template="fl_information_preoccupante.docx", recipient="organisation_CRIP",
                  purpose="information_preoccupante",
                  categories="['ID', 'MINOR', 'SOC', 'THIRD']", role="'CG_SOCIAL'",
                  legal="record_base_legale"),
-        Node("accuse_crip", "message", "Réception accusée par la CRIP", "IS", 8, 2,
+        Node("accuse_crip", "message", "Réception accusée par la CRIP", "IS", 12, 2,
              message=RECEIPT),
-        Node("fin_crip", "end", "Information préoccupante transmise", "IS", 9, 2),
+        Node("couloir_crip", "script", "La CRIP répond aux suites", "IS", 13, 2,
+             script="organisation_CG_SOCIAL = organisation_CRIP",
+             doc="Dans cette branche, c'est la CRIP qui tient le couloir du service social : "
+             "elle informe le professionnel qui a transmis des suites données (CASF L.226-5)."),
+        Node("retour_crip", "user", "Informer l'intervenant social des suites (CASF L.226-5)",
+             "CG_SOCIAL", 14, 2, form="fl_retour_crip.json"),
+        Node("retour_crip_lu", "user", "Prendre connaissance des suites données par la CRIP",
+             "IS", 15, 2, form="fl_retour_crip_lu.json",
+             prefill={"suites_crip": "suites_crip"}),
+        Node("fin_crip", "end", "Information préoccupante transmise et suivie", "IS", 16, 2),
         Node("relecture", "user", "Relire la fiche avec la personne", "IS", 4,
              form="fl_relecture.json"),
         Node("validee", "xor", "Contenu validé ?", "IS", 5, default="f_fl_validee"),
-        *consent("accord_envoi", "Accord de la personne pour l'envoi", "IS", 6,
+        *consent("accord_envoi", "Accord de la personne pour l'envoi et le retour du service",
+                 "IS", 6,
                  purposes="['fiche_liaison']", recipients="[organisation_CG_SOCIAL]",
                  categories="['ID', 'MINOR', 'SOC']", question="Envoi accepté ?"),
         Node("fin_non_transmise", "end", "Fiche remise à la personne", "IS", 9, 1),
@@ -621,11 +673,16 @@ def fiche_liaison() -> Diagram:
         *chain("fl", "debut", "territoire", "fiche", "danger"),
         Flow("f_fl_danger", "danger", "information_preoccupante", "Oui",
              "enfant_en_danger == True"),
-        Flow("f_fl_ip", "information_preoccupante", "base_legale"),
+        Flow("f_fl_ip", "information_preoccupante", "grave"),
+        Flow("f_fl_grave", "grave", "base_parquet", "Oui", "danger_grave == True"),
+        Flow("f_fl_pas_grave", "grave", "base_legale", "Non"),
+        *chain("fl_parquet", "base_parquet", "parquet_verifiee", "transmettre_parquet",
+               "base_legale"),
         Flow("f_fl_base", "base_legale", "base_crip_verifiee"),
         Flow("f_fl_base_verifiee", "base_crip_verifiee", "transmettre_crip"),
         Flow("f_fl_crip", "transmettre_crip", "accuse_crip"),
-        Flow("f_fl_crip_accuse", "accuse_crip", "fin_crip"),
+        *chain("fl_crip", "accuse_crip", "couloir_crip", "retour_crip", "retour_crip_lu",
+               "fin_crip"),
         Flow("f_fl_pas_de_danger", "danger", "relecture", "Non"),
         Flow("f_fl_relecture", "relecture", "validee"),
         Flow("f_fl_a_corriger", "validee", "fiche", "À corriger", "relecture == 'a_corriger'"),
@@ -650,6 +707,8 @@ def fiche_liaison() -> Diagram:
                 "la personne, qui en valide le contenu ; le service dit ce qu'il est advenu de "
                 "l'orientation.")
     merge_before(pool, "fiche", "redaction", "Rédaction ou correction")
+    merge_before(pool, "base_legale", "information_crip", "Information de la CRIP (copie du "
+                 "signalement, CASF L.226-4 II)")
     return Diagram("fiche_liaison", [pool], dict(MESSAGES))
 
 
