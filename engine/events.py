@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 HANDLER_MODULES: list[str] = [
     "engine.routing.handlers",
     "engine.runtime.handlers",
+    "engine.situations.handlers",
     "webhooks.handlers",
 ]
 
