@@ -29,6 +29,7 @@ from engine.cases.models import Case, CaseRecord
 from engine.db import UnitOfWork
 from engine.identity.roles import Role
 from engine.identity.service import Principal
+from engine.runtime import service as runtime
 from engine.runtime.models import HumanTask, Instance, ProcessVersion
 from engine.situations import search as blind
 from engine.situations.errors import NotAHolder, NoteInvalid, ReceptionInvalid
@@ -60,7 +61,7 @@ def may_receive(principal: Principal) -> bool:
     return any(principal.has_role(r) for r in RECEIVING_ROLES)
 
 
-def _receiving_organisation(principal: Principal) -> int:
+def receiving_organisation(principal: Principal) -> int:
     for grant in principal.grants:
         if grant.role in RECEIVING_ROLES:
             return grant.organisation_id
@@ -215,7 +216,7 @@ def _add_person(uow: UnitOfWork, principal: Principal, case: Case, identity: Ide
 def receive(uow: UnitOfWork, principal: Principal, data: ReceptionInput,
             case_id: int | None = None) -> Reception:
     """Record a person received (in a new situation, or in `case_id`). Audited with codes."""
-    organisation_id = _receiving_organisation(principal)
+    organisation_id = receiving_organisation(principal)
     case = cases.visible_case(uow, principal, case_id) if case_id is not None \
         else cases.open_case(uow, principal, organisation_id)
     person = _add_person(uow, principal, case, data.identity, data.person_kind)
@@ -256,6 +257,13 @@ def add_note(uow: UnitOfWork, principal: Principal, case_id: int, text: str) -> 
             {"field": "note", "message": f"Écrivez une note de 1 à {NOTE_MAX} caractères."}])
     return cases.store_record(uow, principal.actor, case, kind="note", payload={"texte": text},
                               categories={"SOC"}, organisation_id=case.organisation_id)
+
+
+def start_protocol(uow: UnitOfWork, principal: Principal, case_id: int,
+                   process_id: str) -> Instance:
+    """Start a protocol on this situation (the runtime checks the principal may start it)."""
+    case = cases.visible_case(uow, principal, case_id)
+    return runtime.start_instance(uow, principal, process_id, case.id)
 
 
 def remove_tokens(uow: UnitOfWork, case_id: int) -> int:

@@ -41,8 +41,9 @@ def _field(name: str, prop: dict[str, Any], required: bool, hint: dict[str, Any]
            values: dict[str, Any]) -> Field:
     fixed = "const" in prop and prop.get("readOnly", False)
     value = prop.get("const") if fixed else values.get(name, prop.get("default"))
-    labels = prop.get("x-relais-labels", {})
     items = prop.get("items", {}) if prop.get("type") == "array" else {}
+    # A multi-choice list names its choices on `items` (where its enum is), a list on the field.
+    labels = prop.get("x-relais-labels") or items.get("x-relais-labels") or {}
     enum = prop.get("enum") or items.get("enum") or []
     options = [(str(v), labels.get(str(v), str(v))) for v in enum]
     return Field(name=name, title=prop.get("title", name), kind=_kind(prop, hint, fixed),
