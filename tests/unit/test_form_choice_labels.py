@@ -37,3 +37,15 @@ def test_bundled_multi_choices_show_the_words_their_items_give():
                 assert dict(field.options) == {c: words[c] for c in words}, field.name
                 checked += 1
     assert checked >= 3
+
+
+def test_codes_without_labels_take_the_words_given_for_them():
+    schema = {"type": "object", "properties": {
+        "categories": {"type": "array", "items": {"enum": ["ID", "SOC"]}},
+        "recipients": {"type": "array", "const": ["asso-victimes-demo"], "readOnly": True}}}
+    words = {"ID": "Identité", "SOC": "Situation sociale",
+             "asso-victimes-demo": "Association d'aide aux victimes (Association)"}
+    categories, recipients = html_forms.fields(schema, {}, {}, words)
+    assert categories.options == [("ID", "Identité"), ("SOC", "Situation sociale")]
+    assert recipients.fixed and recipients.shown == [
+        "Association d'aide aux victimes (Association)"]

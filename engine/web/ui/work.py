@@ -12,7 +12,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from engine.errors import Conflict, Invalid
 from engine.routing import service as routing
 from engine.runtime import service as runtime
-from engine.situations import workspace
+from engine.situations import words, workspace
 from engine.web.context import uow
 from engine.web.downloads import attachment
 from engine.web.ui import forms as html_forms
@@ -74,7 +74,8 @@ def task(task_id: int) -> Any:
             return redirect(url_for("ui.tasks"))
     elif row.state != "ready":
         conflict = "Cette tâche a déjà été traitée."
-    fields = html_forms.fields(form["schema"], form["ui"], values) if form else []
+    fields = html_forms.fields(form["schema"], form["ui"], values,
+                               words.form_words(uow(), form["schema"])) if form else []
     return render_template("travail/tache.html", task=row, instance=instance, form=form,
                            fields=fields, errors=errors, conflict=conflict,
                            where=workspace.where(uow(), g.principal, instance)), status
