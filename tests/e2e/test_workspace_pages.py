@@ -43,6 +43,16 @@ def receive(client, **overrides) -> str:
     return done.headers["Location"]
 
 
+def received_by_the_is(client, then: str) -> str:
+    """The IS receives a person, logs out, and `then` logs in: the situation's address."""
+    login(client, "demo-is")
+    situation_url = receive(client)
+    client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").get_data(
+        as_text=True))})
+    login(client, then)
+    return situation_url
+
+
 def test_the_is_receives_a_person_finds_her_and_opens_her_situation(client):
     login(client, "demo-is")
     situation_url = receive(client)
@@ -128,11 +138,7 @@ def test_tasks_name_the_person_and_the_situation_and_two_tabs_keep_the_typing(cl
 
 
 def test_police_see_no_situation_and_no_start_button(client, deployed):
-    login(client, "demo-is")
-    situation_url = receive(client)
-    client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").get_data(
-        as_text=True))})
-    login(client, "demo-police")
+    situation_url = received_by_the_is(client, then="demo-police")
     home = client.get("/").get_data(as_text=True)
     assert "Lancer un protocole" not in home and "Mes situations" not in home
     protocols = client.get("/protocoles").get_data(as_text=True)
@@ -144,11 +150,7 @@ def test_police_see_no_situation_and_no_start_button(client, deployed):
 
 
 def test_other_organisations_cannot_open_or_feed_a_situation(client):
-    login(client, "demo-is")
-    situation_url = receive(client)
-    client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").get_data(
-        as_text=True))})
-    login(client, "demo-asso")
+    situation_url = received_by_the_is(client, then="demo-asso")
     page = client.get("/").get_data(as_text=True)
     assert client.get(situation_url).status_code == 404
     assert client.post(f"{situation_url}/notes", data={"csrf_token": csrf_from(page),
