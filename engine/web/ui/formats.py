@@ -1,37 +1,30 @@
-"""French dates on the work pages: « 30 novembre 2026 », never an ISO date."""
+"""French dates on the work pages: « 30 novembre 2026 », never an ISO date. The words are the
+documents' (`engine.documents.render`); these filters also take ISO strings and nothing."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre")
+from engine.documents.render import french_date, french_datetime
 
 
-def _as_date_time(value: date | datetime | str | None) -> date | datetime | None:
+def _parsed(value: date | datetime | str | None) -> date | datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        value = value.astimezone(PARIS)
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     return value
 
 
 def date_fr(value: date | datetime | str | None) -> str:
-    """« 1er mars 2026 », « 30 novembre 2026 »; empty for no date."""
-    when = _as_date_time(value)
-    if when is None:
-        return ""
-    day = "1er" if when.day == 1 else str(when.day)
-    return f"{day} {MONTHS[when.month - 1]} {when.year}"
+    """« 1er mars 2026 », « 30 novembre 2026 » (Paris time); empty for no date."""
+    when = _parsed(value)
+    return french_date(when) if when is not None else ""
 
 
 def datetime_fr(value: datetime | str | None) -> str:
-    """« 30 novembre 2026 à 14 h 05 »."""
-    when = _as_date_time(value)
-    if not isinstance(when, datetime):
-        return date_fr(when)
-    return f"{date_fr(when)} à {when.hour} h {when.minute:02d}"
+    """« 30 novembre 2026 à 14 h 05 » (Paris time); a bare date reads as a date."""
+    when = _parsed(value)
+    if isinstance(when, datetime):
+        return french_datetime(when)
+    return date_fr(when)
