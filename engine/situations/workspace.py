@@ -14,6 +14,8 @@ from engine.db import UnitOfWork
 from engine.dossiers.models import Piece
 from engine.identity.models import Organisation
 from engine.identity.service import Principal
+from engine.itp import service as itp
+from engine.itp.models import ItpBooking
 from engine.routing import service as routing
 from engine.runtime import service as runtime
 from engine.runtime.models import HumanTask, Instance
@@ -128,3 +130,29 @@ def home(uow: UnitOfWork, principal: Principal) -> Home:
                 unread=[d for d in received(uow, principal) if d["status"] == routing.DELIVERED],
                 situations=recent, startable=startable(uow, principal), follows=follows,
                 receives=service.may_receive(principal))
+
+
+@dataclass
+class Booked:
+    instance_id: int
+    protocol: str
+    reference: str
+
+
+def itp_agenda(uow: UnitOfWork, principal: Principal) -> list[tuple[dict[str, Any],
+                                                                     list[Booked]]]:
+    """The ITP secretariat's coming sessions (`itp.sessions` checks the role), each with the
+    requests booked into it, linked to their protocol."""
+    sessions = itp.sessions(uow, principal)
+    rows = uow.session.execute(
+        select(ItpBooking.session_id, Instance.id, Instance.process_id, Case.reference)
+        .join(Instance, Instance.id == ItpBooking.instance_id)
+        .join(Case, Case.id == ItpBooking.case_id)
+        .where(ItpBooking.session_id.in_([s["id"] for s in sessions]))
+        .order_by(ItpBooking.booked_at)).all() if sessions else []
+    names = service.protocol_names(uow, {r[2] for r in rows})
+    booked: dict[int, list[Booked]] = {}
+    for session_id, instance_id, process_id, reference in rows:
+        booked.setdefault(session_id, []).append(Booked(instance_id, names[process_id],
+                                                        reference))
+    return [(s, booked.get(s["id"], [])) for s in sessions]

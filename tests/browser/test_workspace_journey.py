@@ -104,3 +104,14 @@ def test_police_see_no_situation_and_no_start_button(user_page, axe_source):
     page.goto(watched.url("/protocoles"))
     assert page.locator("form[action$='/lancer']").count() == 0
     watched.assert_clean()
+
+
+def test_the_itp_calendar_is_accessible_and_fits_a_phone(user_page, axe_source):
+    watched = user_page("demo-itp")
+    page = watched.page
+    page.get_by_role("link", name="Calendrier de l'ITP").click()
+    page.wait_for_url("**/itp")
+    assert axe_problems(page, axe_source) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert too_wide(page) == []
+    watched.assert_clean()

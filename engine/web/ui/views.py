@@ -38,7 +38,8 @@ def menu() -> dict[str, Any]:
         return {"menu": None}
     return {"menu": {"follows": situations.may_follow(principal),
                      "receives": situations.may_receive(principal),
-                     "starts": bool(situation_detail.startable(uow(), principal))}}
+                     "starts": bool(situation_detail.startable(uow(), principal)),
+                     "itp": principal.has_role(Role.CG_ITP)}}
 
 PENDING_SECONDS = 300
 
