@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import load_only
 
 from engine.audit import service as audit
 from engine.audit.models import AuditEntry
@@ -26,7 +27,7 @@ from engine.identity.service import Principal
 from engine.routing import service as routing
 from engine.routing.models import Delivery
 from engine.runtime import service as runtime
-from engine.runtime.models import HumanTask, Incident, Instance
+from engine.runtime.models import HumanTask, Incident, Instance, ProcessVersion
 from engine.situations import service
 from engine.situations.vocabulary import (
     ARRIVALS,
@@ -144,9 +145,16 @@ def situation(uow: UnitOfWork, principal: Principal, case_id: int) -> Situation:
 
 
 def startable(uow: UnitOfWork, principal: Principal) -> list[tuple[str, str]]:
-    """The protocols the principal may start (only those)."""
-    return [(v.process_id, v.name) for v in runtime.latest_versions(uow)
-            if runtime.can_start(principal, v)]
+    """The protocols the principal may start (only those), newest versions, without loading
+    their diagrams (this runs for the menu of every page)."""
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.process_id).subquery())
+    versions = uow.session.scalars(
+        select(ProcessVersion).options(load_only(ProcessVersion.process_id, ProcessVersion.name,
+                                                 ProcessVersion.starter_role))
+        .join(newest, (ProcessVersion.process_id == newest.c.process_id)
+              & (ProcessVersion.version == newest.c.v)).order_by(ProcessVersion.name))
+    return [(v.process_id, v.name) for v in versions if runtime.can_start(principal, v)]
 
 
 def _receptions(uow: UnitOfWork, case: Case, people: list[service.Person]) -> list[ReceptionView]:

@@ -40,7 +40,7 @@ from engine.situations.vocabulary import ARRIVALS, KNOWN, ORIENTATIONS, PERSON_K
 HOLDING_ROLES = frozenset({Role.IS, Role.ASSOCIATION, Role.CG_ITP, Role.CG_SOCIAL, Role.CMP})
 RECEIVING_ROLES = frozenset({Role.IS})
 PER_PAGE = 20
-SEARCH_LIMIT = 50
+SEARCH_LIMIT = 25
 NOTE_MAX = 5000
 NAME_MAX = 100
 _REFERENCE = re.compile(r"^S-?(\d{4})-?([A-Z0-9]{8})$")
@@ -283,18 +283,28 @@ class Person:
 
 def people_of(uow: UnitOfWork, principal: Principal, case: Case) -> list[Person]:
     """The people of a situation, decrypted (the caller has checked visibility)."""
-    rows = list(uow.session.execute(
+    return people_of_cases(uow, principal, [case]).get(case.id, [])
+
+
+def people_of_cases(uow: UnitOfWork, principal: Principal,
+                    visible: list[Case]) -> dict[int, list[Person]]:
+    """The people of several visible situations, read in one query, decrypted."""
+    by_id = {c.id: c for c in visible}
+    if not by_id:
+        return {}
+    rows = uow.session.execute(
         select(SituationPerson, CaseRecord).join(CaseRecord,
                                                  CaseRecord.id == SituationPerson.record_id)
-        .where(SituationPerson.case_id == case.id).order_by(SituationPerson.id)))
-    people = []
+        .where(SituationPerson.case_id.in_(by_id)).order_by(SituationPerson.id))
+    people: dict[int, list[Person]] = {}
     for person, record in rows:
+        case = by_id[person.case_id]
         try:
             identity = Identity.from_payload(cases.read_record(uow, principal.actor, case,
                                                                record, audited=False))
         except CaseKeyDestroyed:
             identity = None
-        people.append(Person(person.id, person.kind, identity))
+        people.setdefault(case.id, []).append(Person(person.id, person.kind, identity))
     return people
 
 
@@ -328,15 +338,15 @@ def rows_for(uow: UnitOfWork, principal: Principal, case_ids: Iterable[int]) -> 
         .where(Instance.case_id.in_(found), HumanTask.state == "ready")
         .group_by(Instance.case_id)).all())
     names = protocol_names(uow, {p for ps in protocols.values() for p in ps})
+    people = people_of_cases(uow, principal, list(found.values()))
     rows = []
     for case_id in wanted:
         case = found.get(case_id)
         if case is None:
             continue
-        people = people_of(uow, principal, case)
         rows.append(SituationRow(
             id=case.id, reference=case.reference,
-            people=[p.identity.display for p in people if p.identity],
+            people=[p.identity.display for p in people.get(case.id, []) if p.identity],
             last_activity_at=case.last_activity_at,
             open_protocols=[names[p] for p in protocols.get(case.id, [])],
             next_due=due.get(case.id), destroyed=case.wrapped_key is None))

@@ -30,9 +30,11 @@ def situations_list() -> Any:
     query = request.args.get("q", "")
     if query.strip():
         rows = situations.search(uow(), g.principal, query)
-        return render_template("situations/liste.html", rows=rows, query=query, page=None)
+        return render_template("situations/liste.html", rows=rows, query=query, page=None,
+                               limit=situations.SEARCH_LIMIT)
     page = situations.my_situations(uow(), g.principal, _page_number())
-    return render_template("situations/liste.html", rows=page.rows, query="", page=page)
+    return render_template("situations/liste.html", rows=page.rows, query="", page=page,
+                           limit=None)
 
 
 def _page_number() -> int:
