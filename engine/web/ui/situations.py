@@ -24,11 +24,12 @@ from engine.web.ui.auth import login_required
 from engine.web.ui.views import bp
 
 
-@bp.get("/situations")
+@bp.route("/situations", methods=["GET", "POST"])
 @login_required
 def situations_list() -> Any:
-    query = request.args.get("q", "")
-    if query.strip():
+    # A search is posted: names stay out of addresses, access logs and browser history.
+    query = request.form.get("q", "") if request.method == "POST" else ""
+    if request.method == "POST":
         rows = situations.search(uow(), g.principal, query)
         return render_template("situations/liste.html", rows=rows, query=query, page=None,
                                limit=situations.SEARCH_LIMIT)
