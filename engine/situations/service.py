@@ -295,7 +295,7 @@ def people_of_cases(uow: UnitOfWork, principal: Principal,
     rows = uow.session.execute(
         select(SituationPerson, CaseRecord).join(CaseRecord,
                                                  CaseRecord.id == SituationPerson.record_id)
-        .where(SituationPerson.case_id.in_(by_id)).order_by(SituationPerson.id))
+        .where(SituationPerson.case_id.in_(list(by_id))).order_by(SituationPerson.id))
     people: dict[int, list[Person]] = {}
     for person, record in rows:
         case = by_id[person.case_id]
@@ -329,13 +329,13 @@ def rows_for(uow: UnitOfWork, principal: Principal, case_ids: Iterable[int]) -> 
     protocols: dict[int, list[str]] = {}
     for case_id, name in uow.session.execute(
             select(Instance.case_id, Instance.process_id).where(
-                Instance.case_id.in_(found), Instance.status.in_(("running", "suspended")))
+                Instance.case_id.in_(list(found)), Instance.status.in_(("running", "suspended")))
             .order_by(Instance.id)):
         protocols.setdefault(case_id, []).append(name)
     due = dict(uow.session.execute(
         select(Instance.case_id, func.min(HumanTask.due_at))
         .join(HumanTask, HumanTask.instance_id == Instance.id)
-        .where(Instance.case_id.in_(found), HumanTask.state == "ready")
+        .where(Instance.case_id.in_(list(found)), HumanTask.state == "ready")
         .group_by(Instance.case_id)).all())
     names = protocol_names(uow, {p for ps in protocols.values() for p in ps})
     people = people_of_cases(uow, principal, list(found.values()))

@@ -202,3 +202,17 @@ def test_my_situations_are_paginated_newest_activity_first(db, clock):
         assert third.number == 3 and len(third.rows) >= 1
         assert situations.my_situations(uow, principal(uow, "demo-is"), 999,
                                         per_page=2).number == first.pages
+
+
+def test_a_listed_situation_shows_its_open_protocols_in_words(db):
+    with transaction(db) as uow:
+        case_id = receive(uow).case_id
+        is_ = principal(uow, "demo-is")
+        situations.start_protocol(uow, is_, case_id, "violence_conjugale")
+        with pytest.raises(CaseNotFound):
+            situations.start_protocol(uow, principal(uow, "demo-asso"), case_id,
+                                      "violence_conjugale_dossier")
+    with db.unit_of_work() as uow:
+        [row] = situations.rows_for(uow, principal(uow, "demo-is"), [case_id])
+        [name] = row.open_protocols
+        assert name and "_" not in name  # the protocol's name, not its id
