@@ -36,6 +36,7 @@ HANDLER_MODULES: list[str] = [
     "engine.routing.handlers",
     "engine.runtime.handlers",
     "engine.figures.handlers",
+    "engine.situations.handlers",
     "webhooks.handlers",
 ]
 

@@ -61,7 +61,7 @@ def test_demo_is_logs_in_and_sees_who_they_are(client):
     assert "Camille Martin (IS, démo)" in html
     assert "Association ISCG (démo) — intervenants sociaux" in html
     assert "Intervenant social" in html
-    assert "asso-iscg-demo" in html
+    assert "asso-iscg-demo" not in html  # pages never show an organisation slug
     assert "Se déconnecter" in html
 
 

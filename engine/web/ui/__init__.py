@@ -1,6 +1,8 @@
 """French pages: login (TOTP for administrators), home, protocols, tasks, documents."""
 
 from engine.web.ui import figures as _figures_pages  # noqa: F401 - registers « Chiffres »
+from engine.web.ui import itp as _itp_pages  # noqa: F401 - registers the ITP calendar
+from engine.web.ui import situations as _situation_pages  # noqa: F401 - registers them
 from engine.web.ui import work as _work_pages  # noqa: F401 - registers the work pages
 from engine.web.ui.views import bp
 

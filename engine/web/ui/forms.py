@@ -6,7 +6,7 @@ with `forms.Form.validate` on the server, whose French messages the page shows p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -24,30 +24,42 @@ class Field:
     options: list[tuple[str, str]]
     value: Any
     fixed: bool
+    shown: list[str] = field(default_factory=list)  # a fixed value, in words
 
 
-def fields(schema: dict[str, Any], ui: dict[str, Any], values: dict[str, Any]) -> list[Field]:
-    """The fields in the UI schema's order (then the schema's), with current values."""
+def fields(schema: dict[str, Any], ui: dict[str, Any], values: dict[str, Any],
+           words: dict[str, str] | None = None) -> list[Field]:
+    """The fields in the UI schema's order (then the schema's), with current values; `words`
+    name the codes (purposes, organisations, data categories) the form's labels do not."""
     props: dict[str, Any] = schema.get("properties", {})
     order = [n for n in ui.get("order", []) if n in props] + \
         [n for n in props if n not in ui.get("order", [])]
     required = set(schema.get("required", []))
     hints = ui.get("fields", {})
-    return [_field(name, props[name], name in required, hints.get(name, {}), values)
+    return [_field(name, props[name], name in required, hints.get(name, {}), values, words or {})
             for name in order]
 
 
 def _field(name: str, prop: dict[str, Any], required: bool, hint: dict[str, Any],
-           values: dict[str, Any]) -> Field:
+           values: dict[str, Any], words: dict[str, str]) -> Field:
     fixed = "const" in prop and prop.get("readOnly", False)
     value = prop.get("const") if fixed else values.get(name, prop.get("default"))
-    labels = prop.get("x-relais-labels", {})
     items = prop.get("items", {}) if prop.get("type") == "array" else {}
+    # A multi-choice list names its choices on `items` (where its enum is), a list on the field.
+    labels = prop.get("x-relais-labels") or items.get("x-relais-labels") or {}
     enum = prop.get("enum") or items.get("enum") or []
-    options = [(str(v), labels.get(str(v), str(v))) for v in enum]
+    options = [(str(v), labels.get(str(v)) or words.get(str(v), str(v))) for v in enum]
+    listed = value if isinstance(value, list) else [value] if value is not None else []
     return Field(name=name, title=prop.get("title", name), kind=_kind(prop, hint, fixed),
                  required=required, help=hint.get("help") or prop.get("description"),
-                 options=options, value=value, fixed=fixed)
+                 options=options, value=value, fixed=fixed,
+                 shown=[_shown(v, labels, words) for v in listed])
+
+
+def _shown(value: Any, labels: dict[str, str], words: dict[str, str]) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    return labels.get(str(value)) or words.get(str(value), str(value))
 
 
 def _kind(prop: dict[str, Any], hint: dict[str, Any], fixed: bool) -> str:

@@ -10,27 +10,44 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 
 from engine.identity import service as identity
 from engine.identity.errors import AuthenticationFailed
-from engine.identity.models import ORGANISATION_KIND_LABELS, Organisation, User
-from engine.identity.roles import ROLE_LABELS, Role
+from engine.identity.models import User
+from engine.identity.roles import ROLE_LABELS, Role, is_known_role
+from engine.situations import detail as situation_detail
+from engine.situations import service as situations
+from engine.situations import workspace
 from engine.web.context import uow
 from engine.web.ui.auth import load_principal, login_required, safe_next, start_session
+from engine.web.ui.formats import date_fr, datetime_fr
 
 bp = APIBlueprint("ui", __name__, enable_openapi=False)
 bp.before_request(load_principal)
+bp.add_app_template_filter(date_fr, "date_fr")
+bp.add_app_template_filter(datetime_fr, "datetime_fr")
+
+
+@bp.app_template_global()
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(Role(role), "") if is_known_role(role) else ""
+
+
+@bp.app_context_processor
+def menu() -> dict[str, Any]:
+    """What the menu of every page offers this user (only what they may use)."""
+    principal = g.get("principal")
+    if principal is None:
+        return {"menu": None}
+    return {"menu": {"follows": situations.may_follow(principal),
+                     "receives": situations.may_receive(principal),
+                     "starts": bool(situation_detail.startable(uow(), principal)),
+                     "itp": principal.has_role(Role.CG_ITP),
+                     "figures": principal.has_role(Role.IS) or principal.has_role(Role.COMITE)}}
 
 
 @bp.get("/")
 @login_required
 def home() -> Any:
-    principal = g.principal
-    orgs = []
-    for org_id, slug, name in principal.organisations():
-        org = uow().session.get(Organisation, org_id)
-        roles = [ROLE_LABELS.get(Role(gr.role), gr.role) for gr in principal.grants
-                 if gr.organisation_id == org_id]
-        orgs.append({"slug": slug, "name": name, "roles": roles,
-                     "kind": ORGANISATION_KIND_LABELS.get(org.kind, org.kind) if org else ""})
-    return render_template("home.html", principal=principal, organisations=orgs)
+    return render_template("home.html", principal=g.principal,
+                           home=workspace.home(uow(), g.principal))
 
 
 @bp.route("/connexion", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from engine.errors import Conflict, Invalid
 from engine.routing import service as routing
 from engine.runtime import service as runtime
+from engine.situations import words, workspace
 from engine.web.context import uow
 from engine.web.downloads import attachment
 from engine.web.ui import forms as html_forms
@@ -22,7 +23,7 @@ from engine.web.ui.views import bp
 @bp.get("/protocoles")
 @login_required
 def processes() -> Any:
-    versions = [(v, runtime.can_start(g.principal, v)) for v in runtime.latest_versions(uow())]
+    versions = [v for v in runtime.latest_versions(uow()) if runtime.can_start(g.principal, v)]
     return render_template("travail/protocoles.html", versions=versions)
 
 
@@ -41,7 +42,7 @@ def start(process_id: str) -> Any:
 @bp.get("/taches")
 @login_required
 def tasks() -> Any:
-    return render_template("travail/taches.html", tasks=runtime.worklist(uow(), g.principal))
+    return render_template("travail/taches.html", tasks=workspace.my_tasks(uow(), g.principal))
 
 
 @bp.route("/taches/<int:task_id>", methods=["GET", "POST"])
@@ -52,6 +53,7 @@ def task(task_id: int) -> Any:
     form = runtime.task_form(uow(), row)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    conflict = None
     status = 200
     if request.method == "POST":
         values = html_forms.parse(form["schema"], request.form) if form else {}
@@ -65,15 +67,19 @@ def task(task_id: int) -> Any:
             errors = {e["field"]: e["message"] for e in exc.errors}
             status = 422
         except Conflict as exc:
+            # Another tab (or a colleague) did this step first: keep what was typed in sight.
             uow().rollback()
-            flash(exc.message, "warning")
-            return redirect(url_for("ui.tasks"))
+            conflict, status = exc.message, 409
         else:
             flash(f"« {row.name} » est enregistré.", "info")
             return redirect(url_for("ui.tasks"))
-    fields = html_forms.fields(form["schema"], form["ui"], values) if form else []
+    elif row.state != "ready":
+        conflict = "Cette tâche a déjà été traitée."
+    fields = html_forms.fields(form["schema"], form["ui"], values,
+                               words.form_words(uow(), form["schema"])) if form else []
     return render_template("travail/tache.html", task=row, instance=instance, form=form,
-                           fields=fields, errors=errors), status
+                           fields=fields, errors=errors, conflict=conflict,
+                           where=workspace.where(uow(), g.principal, instance)), status
 
 
 def _expected_version() -> int | None:
@@ -86,13 +92,15 @@ def _expected_version() -> int | None:
 def instance(instance_id: int) -> Any:
     found = runtime.visible_instance(uow(), g.principal, instance_id)
     return render_template("travail/instance.html",
-                           summary=runtime.instance_summary(uow(), g.principal, found))
+                           summary=runtime.instance_summary(uow(), g.principal, found),
+                           where=workspace.where(uow(), g.principal, found))
 
 
 @bp.get("/recus")
 @login_required
 def inbox() -> Any:
-    return render_template("travail/recus.html", deliveries=routing.inbox(uow(), g.principal))
+    return render_template("travail/recus.html",
+                           deliveries=workspace.received(uow(), g.principal))
 
 
 @bp.get("/recus/<int:delivery_id>/document")

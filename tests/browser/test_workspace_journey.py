@@ -1,0 +1,118 @@
+"""The workspace in a real browser: the IS receives a person, later finds her by the first
+three letters of her name and opens her situation; police see no situation and no start
+button. axe-core (from npm, read from node_modules, never from another site) finds no serious
+or critical violation on those pages; they hold at 390 px wide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    assert AXE.exists(), f"{AXE} manque : ops/_setup.sh installe axe-core avec npm ci."
+    return Path(AXE).read_text()
+
+
+def axe_problems(page: Any, source: str) -> list[str]:
+    """Serious and critical axe violations of the page as shown (evaluated, not injected as
+    a script tag: the page's CSP stays as it is)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(source)
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+        .violations.map(v => ({id: v.id, impact: v.impact,
+                               where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
+    return [f"{v['id']} ({v['impact']}) : {v['where']}" for v in found
+            if v["impact"] in BLOCKING]
+
+
+def too_wide(page: Any) -> list[str]:
+    """Elements that stick out of the viewport (a horizontal scroll bar at this width)."""
+    return page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+        .slice(0, 5)""")
+
+
+def test_the_is_receives_a_person_then_finds_her_by_three_letters(user_page, axe_source):
+    watched = user_page("demo-is")
+    page = watched.page
+    page.get_by_role("link", name="Recevoir une personne").first.click()
+    page.wait_for_url("**/situations/recevoir")
+    assert axe_problems(page, axe_source) == []
+    page.click("main form button[type=submit]")  # empty: errors on the fields, one summary
+    page.wait_for_load_state()
+    assert page.locator("[role=alert]").count() == 1
+    assert page.get_attribute("#nom", "aria-describedby") == "nom-err"
+    page.fill("#nom", "Lefèvre")
+    page.fill("#prenoms", "Élodie")
+    page.fill("#naissance", "1985-03-02")
+    page.fill("#commune", "Villeneuve")
+    page.check("input[name=qualite][value=victime]")
+    page.check("input[name=arrivee][value=police]")
+    page.check("input[name=problematiques][value=violences_conjugales]")
+    page.check("input[name=connu_service_social][value=non]")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/situations/*")
+    assert "Élodie LEFÈVRE" in page.inner_text("h1")
+    assert axe_problems(page, axe_source) == []
+
+    page.goto(watched.url("/"))
+    page.get_by_role("link", name="Mes situations").first.click()
+    page.fill("#q", "Lef")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the search works from the keyboard
+    assert "Lef" not in page.url  # a posted search: no name in the address
+    assert "1 situation trouvée" in page.inner_text("main")
+    assert axe_problems(page, axe_source) == []
+    page.get_by_role("link", name="Élodie LEFÈVRE").click()
+    page.wait_for_url("**/situations/*")
+    assert "Villeneuve" in page.inner_text("main") and "2 mars 1985" in page.inner_text("main")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert too_wide(page) == []
+    page.goto(watched.url("/situations"))
+    assert too_wide(page) == []
+
+    page.get_by_role("link", name="Élodie LEFÈVRE").click()  # start a protocol on her situation
+    page.select_option("#protocole", "violence_conjugale")
+    page.get_by_role("button", name="Lancer").click()
+    page.wait_for_url("**/taches/*")
+    assert "Élodie LEFÈVRE" in page.inner_text("main")  # the task says whose situation it is
+    assert axe_problems(page, axe_source) == []
+    page.goto(watched.url("/taches"))
+    assert "Élodie LEFÈVRE" in page.inner_text("main")
+    assert axe_problems(page, axe_source) == [] and too_wide(page) == []
+    watched.assert_clean()
+
+
+def test_police_see_no_situation_and_no_start_button(user_page, axe_source):
+    watched = user_page("demo-police")
+    page = watched.page
+    menu = page.inner_text("nav.menu")
+    assert "Mes situations" not in menu and "Lancer un protocole" not in menu
+    assert "Lancer un protocole" not in page.inner_text("main")
+    assert axe_problems(page, axe_source) == []
+    response = page.goto(watched.url("/situations"))
+    assert response.status == 403
+    page.goto(watched.url("/protocoles"))
+    assert page.locator("form[action$='/lancer']").count() == 0
+    watched.assert_clean()
+
+
+def test_the_itp_calendar_is_accessible_and_fits_a_phone(user_page, axe_source):
+    watched = user_page("demo-itp")
+    page = watched.page
+    page.get_by_role("link", name="Calendrier de l'ITP").click()
+    page.wait_for_url("**/itp")
+    assert axe_problems(page, axe_source) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert too_wide(page) == []
+    watched.assert_clean()
