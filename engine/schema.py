@@ -25,6 +25,7 @@ def metadata() -> MetaData:
     import engine.routing.models
     import engine.runtime.models
     import engine.web.models  # noqa: F401
+    import webhooks.models  # noqa: F401
 
     return Base.metadata
 

@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy import func, select, text
 
+from engine import events
 from engine.audit.models import AuditCheckpoint, AuditEntry
 from engine.db import UnitOfWork
 from engine.keys import service as keys
@@ -119,6 +120,7 @@ def checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
                                              _checkpoint_message(head.seq, head.hash, created_at)))
     uow.session.add(cp)
     uow.session.flush()
+    events.record(uow, events.AuditCheckpointed(SYSTEM, cp.id, cp.seq, cp.hash))
     return cp
 
 

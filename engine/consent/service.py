@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -392,6 +393,8 @@ def withdraw(uow: UnitOfWork, principal: Principal, consent: Consent, *,
         audit.append(uow, principal.actor, "consent.withdrawn", subject_type="case",
                      subject_id=consent.case_id, organisation_id=case.organisation_id,
                      consent=consent.id)
+        events.record(uow, events.ConsentWithdrawn(principal.actor, case.id, consent.id,
+                                                   consent.uid, case.organisation_id))
         notified = _notify_holders(uow, principal.actor, case, NOTICE_WITHDRAWN, consent)
         _message_instances(uow, principal.actor, case, consent)
     cancelled = _cancel_pending(uow, principal.actor, case, consent=consent)

@@ -40,6 +40,7 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from sqlalchemy import select, update
 
 import forms
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -157,6 +158,8 @@ def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisat
                  information=authorization.information, categories=wanted,
                  envelope=delivery.envelope_id, manifest_sha256=delivery.manifest_sha256,
                  template=document.template, records=list(document.records), outbox=outbox_id)
+    events.record(uow, events.DeliveryCreated(actor, delivery.id, sender_org.id, recipient_org.id,
+                                              recipient_role, purpose, case.id))
     return delivery
 
 
@@ -512,6 +515,8 @@ def acknowledge(uow: UnitOfWork, principal: Principal, delivery_id: int) -> Rece
     audit.append(uow, principal.actor, "routing.acknowledged", subject_type="delivery",
                  subject_id=delivery.id, organisation_id=recipient.id, receipt=receipt.id,
                  kid=kid, manifest_sha256=delivery.manifest_sha256)
+    events.record(uow, events.DeliveryAcknowledged(principal.actor, delivery.id,
+                                                   delivery.sender_organisation_id, recipient.id))
     if delivery.instance_id is not None:
         _notify_sender(uow, principal, delivery, receipt)
     return receipt

@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 import forms
+from engine import events
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.cases import service as cases
@@ -334,6 +335,8 @@ def _save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
         instance.status, instance.ended_at = COMPLETED, now
         audit.append(uow, actor, "runtime.instance_completed", subject_type="instance",
                      subject_id=instance.id)
+        events.record(uow, events.InstanceCompleted(actor, instance.id, cases.get_case(
+            uow, instance.case_id).organisation_id, instance.process_id))
     instance.state = spiff.dump_state(workflow)
     instance.updated_at = now
     _sync_human_tasks(uow, loaded)
@@ -434,11 +437,14 @@ def _add_human_task(uow: UnitOfWork, loaded: Loaded, guid: str, task: Any,
                     now: datetime) -> None:
     lane = getattr(task.task_spec, "lane", None)
     org = _bind_lane(uow, loaded, lane, task.data) if lane else None
-    uow.session.add(HumanTask(
+    uow.session.add(row := HumanTask(
         instance_id=loaded.instance.id, task_guid=guid,
         spec_name=task.task_spec.bpmn_id or task.task_spec.name,
         name=task.task_spec.bpmn_name or task.task_spec.name, lane=lane, organisation_id=org,
         form=_form_of(task.task_spec), state="ready", created_at=now))
+    uow.session.flush()
+    events.record(uow, events.TaskCreated(SYSTEM, row.id, loaded.instance.id, org, lane,
+                                          loaded.instance.process_id))
     if lane and org is None:
         _incident(uow, loaded.instance, "lane_unbound",
                   f"Aucune organisation n'est désignée pour le rôle {lane} : précisez-la "
@@ -528,6 +534,7 @@ def _incident(uow: UnitOfWork, instance: Instance, kind: str, error: str, *,
     uow.session.flush()
     audit.append(uow, SYSTEM, "runtime.incident_opened", subject_type="instance",
                  subject_id=instance.id, incident=incident.id, kind=kind)
+    events.record(uow, events.IncidentOpened(SYSTEM, incident.id, instance.id, kind))
     return incident
 
 
