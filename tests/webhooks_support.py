@@ -91,12 +91,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             status = receiver.answers.pop(0) if receiver.answers else 200
             verified = status < 300 and receiver.verify(headers, body)
             receiver.received.append(Received(headers, body, verified))
-            self.send_response(status)
-            for name, value in receiver.extra_headers.items():
-                self.send_header(name, value)
-            self.send_header("content-type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"indisponible")
+            try:
+                self.send_response(status)
+                for name, value in receiver.extra_headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"indisponible")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender died meanwhile (a killed worker)
 
         def log_message(self, *args: Any) -> None:  # quiet test output
             pass

@@ -45,7 +45,7 @@ _random = random.SystemRandom()
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # delivered http_error refused error
+    outcome: str  # delivered http_error refused error (interrupted: a worker died)
     status_code: int | None
     latency_ms: int | None
     excerpt: str | None
@@ -73,7 +73,10 @@ def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:
         stmt = stmt.with_for_update(of=WebhookMessage, skip_locked=True)
     messages = list(uow.session.scalars(stmt))
     for message in messages:
-        # A "running" message here outlived its lease: its attempt is presumed dead.
+        if message.status == "running":  # outlived its lease: the attempt is presumed dead
+            uow.session.add(WebhookAttempt(
+                message_id=message.id, endpoint_id=message.endpoint_id,
+                number=message.attempts, started_at=now, outcome="interrupted"))
         message.status, message.next_attempt_at = "pending", now + lease()
     return [m.id for m in messages]
 
