@@ -17,7 +17,7 @@ from engine.errors import RelaisError
 from engine.web.api.auth import auth, current
 from engine.web.context import uow
 from engine.web.errors import HTTP_ERRORS, problem
-from webhooks import admin, inbound, service
+from webhooks import admin, inbound, preferences, service
 from webhooks.signing import SCHEMES
 
 api = APIBlueprint("webhooks_api", __name__, url_prefix="/api/v1/webhooks", tag="Webhooks")
@@ -152,9 +152,10 @@ def _inbound_problem(exc: RelaisError) -> Any:
 
 
 def register(app: APIFlask, csrf: CSRFProtect) -> None:
-    """Mount the API, the inbound endpoint and the administration page on `app`."""
+    """Mount the API, the inbound endpoint, the administration and preference pages."""
     csrf.exempt(api)  # bearer tokens, no ambient cookies
     csrf.exempt(incoming)  # signed by the partner, no cookies
     app.register_blueprint(api)
     app.register_blueprint(incoming)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(preferences.bp)

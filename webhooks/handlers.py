@@ -1,7 +1,9 @@
-"""Domain events become webhook messages, in the transaction that produced them.
+"""Domain events become webhook messages and email notices, in the transaction that
+produced them.
 
 Each handler decides which organisations are told and writes one message per subscribed
-endpoint (`service.enqueue`); nothing is sent from here. Data: identifiers, codes and dates.
+endpoint (`service.enqueue`) and one notice per person who asked (`notices.notify`); nothing
+is sent from here. Data: identifiers, codes and dates.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from engine import events
 from engine.db import UnitOfWork
 from engine.routing import service as routing
+from webhooks import notices
 from webhooks.service import enqueue
 
 
@@ -19,6 +22,7 @@ def delivery_created(uow: UnitOfWork, event: events.DeliveryCreated) -> None:
         "recipient_organisation_id": event.recipient_organisation_id,
         "recipient_role": event.recipient_role, "purpose": event.purpose},
         [event.recipient_organisation_id])
+    notices.notify(uow, "document", event.recipient_organisation_id, event.recipient_role)
 
 
 @events.subscribe(events.DeliveryAcknowledged)
@@ -34,6 +38,7 @@ def task_created(uow: UnitOfWork, event: events.TaskCreated) -> None:
     enqueue(uow, "task.created", {
         "task_id": event.task_id, "instance_id": event.instance_id, "role": event.role,
         "process_id": event.process_id}, [event.organisation_id])
+    notices.notify(uow, "task", event.organisation_id, event.role)
 
 
 @events.subscribe(events.InstanceCompleted)

@@ -98,6 +98,15 @@ class WebhookInbound(Base):
                                        name="uq_webhook_inbound_endpoint_call"),)
 
 
+class EmailContact(Base):
+    """Where a person wants Relais's notices (professional address, given by the person)."""
+
+    __tablename__ = "email_contact"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(254))
+
+
 class EmailPreference(Base):
     """How a person wants to hear of one kind of event: off, at once, or in a daily digest."""
 
