@@ -114,7 +114,7 @@ class EmailPreference(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(8))  # off immediate digest
+    mode: Mapped[str] = mapped_column(String(16))  # off immediate digest
 
 
 class EmailNotification(Base):

@@ -48,7 +48,7 @@ def upgrade() -> None:
     op.create_table('email_preference',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('mode', sa.String(length=8), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_email_preference_user_id_user_account')),
     sa.PrimaryKeyConstraint('user_id', 'kind', name=op.f('pk_email_preference'))
     )
