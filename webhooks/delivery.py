@@ -28,7 +28,7 @@ from engine.audit import service as audit
 from engine.audit.service import SYSTEM
 from engine.db import Database, UnitOfWork, transaction
 from engine.jobs.outbox import lease
-from webhooks import guard, signing
+from webhooks import guard, leases, signing
 from webhooks.errors import UrlRefused
 from webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from webhooks.service import signing_secrets
@@ -63,39 +63,24 @@ class Prepared:
 
 def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:
     """Lease due messages of active endpoints; their ids go to the actor after commit."""
-    now = uow.now()
-    stmt = (select(WebhookMessage)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-            .where(WebhookMessage.status.in_(("pending", "running")),
-                   WebhookMessage.next_attempt_at <= now, WebhookEndpoint.active.is_(True))
-            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit))
-    if uow.dialect == "postgresql":
-        stmt = stmt.with_for_update(of=WebhookMessage, skip_locked=True)
-    messages = list(uow.session.scalars(stmt))
+    messages = leases.claim(uow, WebhookMessage, select(WebhookMessage).join(
+        WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id).where(
+        WebhookEndpoint.active.is_(True)), limit)
     for message in messages:
         if message.status == "running":  # outlived its lease: the attempt is presumed dead
             uow.session.add(WebhookAttempt(
                 message_id=message.id, endpoint_id=message.endpoint_id,
-                number=message.attempts, started_at=now, outcome="interrupted"))
-        message.status, message.next_attempt_at = "pending", now + lease()
-    return [m.id for m in messages]
-
-
-def _lock(uow: UnitOfWork, message_id: int) -> WebhookMessage | None:
-    stmt = select(WebhookMessage).where(WebhookMessage.id == message_id)
-    if uow.dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    return uow.session.scalars(stmt).first()
+                number=message.attempts, started_at=uow.now(), outcome="interrupted"))
+    return leases.release(uow, messages)
 
 
 def _start(db: Database, message_id: int) -> Prepared | None:
     """Count the attempt and sign it, in its own commit (a crash mid-send is still counted)."""
     with transaction(db) as uow:
-        message = _lock(uow, message_id)
-        if message is None or message.status in ("delivered", "failed"):
+        message = leases.lock(uow, WebhookMessage, message_id)
+        if message is None or message.status in ("delivered", "failed") \
+                or leases.held(uow, message):
             return None
-        if message.status == "running" and message.next_attempt_at > uow.now():
-            return None  # a live attempt holds the lease: this is a duplicate
         endpoint = uow.session.get(WebhookEndpoint, message.endpoint_id)
         if endpoint is None or not endpoint.active:
             return None
@@ -161,7 +146,7 @@ def send(db: Database, message_id: int) -> str:
         return "skipped"
     outcome = post(prepared)
     with transaction(db) as uow:
-        message = _lock(uow, message_id)
+        message = leases.lock(uow, WebhookMessage, message_id)
         if message is None or message.status != "running":
             return "skipped"
         return _record(uow, message, prepared.number, outcome)

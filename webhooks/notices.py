@@ -25,6 +25,7 @@ from engine.errors import ConfigurationError, Invalid
 from engine.identity.models import Membership, User
 from engine.identity.service import Principal
 from engine.jobs.outbox import lease
+from webhooks import leases
 from webhooks.models import EmailContact, EmailNotification, EmailPreference
 
 SMTP_ENV, FROM_ENV, PUBLIC_URL_ENV = "RELAIS_SMTP_URL", "RELAIS_SMTP_FROM", "RELAIS_PUBLIC_URL"
@@ -110,17 +111,8 @@ def notify(uow: UnitOfWork, kind: str, organisation_id: int | None, role: str | 
 
 
 def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:
-    now = uow.now()
-    stmt = (select(EmailNotification)
-            .where(EmailNotification.status.in_(("pending", "running")),
-                   EmailNotification.next_attempt_at <= now)
-            .order_by(EmailNotification.next_attempt_at, EmailNotification.id).limit(limit))
-    if uow.dialect == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(uow.session.scalars(stmt))
-    for row in rows:
-        row.status, row.next_attempt_at = "pending", now + lease()
-    return [row.id for row in rows]
+    return leases.release(uow, leases.claim(uow, EmailNotification,
+                                            select(EmailNotification), limit))
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -128,9 +120,8 @@ def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:
 def _start(db: Database, notification_id: int) -> tuple[list[int], EmailMessage] | None:
     """Lease the notice (and, for a digest, the person's other due digest notices)."""
     with transaction(db) as uow:
-        row = uow.session.get(EmailNotification, notification_id)
-        if row is None or row.status in ("sent", "failed") or (
-                row.status == "running" and row.next_attempt_at > uow.now()):
+        row = leases.lock(uow, EmailNotification, notification_id)
+        if row is None or row.status in ("sent", "failed") or leases.held(uow, row):
             return None
         batch = [row]
         if row.digest:

@@ -41,16 +41,6 @@ def t(client, db, clock) -> Territory:
     return Territory(client, db, clock)
 
 
-@pytest.fixture
-def association(allow_loopback: None) -> Iterator[Receiver]:
-    yield from serve(Receiver())
-
-
-@pytest.fixture
-def service_is(allow_loopback: None) -> Iterator[Receiver]:
-    yield from serve(Receiver())
-
-
 def owed(db, endpoint_id: int) -> dict[str, str]:
     """webhook-id → status of every message owed to the endpoint."""
     with db.unit_of_work() as uow:
@@ -70,7 +60,8 @@ def exactly_once(receiver: Receiver, db, endpoint_id: int) -> None:
 
 
 def test_the_protocol_is_followed_by_both_partners_systems_through_an_outage(
-        t, client, db, clock, association, service_is):
+        t, client, db, clock, receiver, receiver_v1a):
+    association, service_is = receiver, receiver_v1a
     admin = bearer(db, "demo-admin")
     asso = register(client, admin, association, list(EVENT_TYPES))
     iscg = register(client, admin, service_is, list(EVENT_TYPES),
