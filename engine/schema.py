@@ -27,6 +27,7 @@ def metadata() -> MetaData:
     import engine.runtime.models
     import engine.situations.models
     import engine.web.models  # noqa: F401
+    import webhooks.models  # noqa: F401
 
     return Base.metadata
 

@@ -20,6 +20,7 @@ from engine.db import Database, transaction
 from engine.jobs import outbox
 from engine.jobs.broker import make_broker
 from engine.runtime import service as runtime
+from webhooks.jobs import WebhookJobs
 
 log = logging.getLogger("relais.jobs")
 
@@ -35,6 +36,7 @@ class Jobs:
         self.run_outbox = dramatiq.actor(self._run_outbox, broker=self.broker,
                                          actor_name="relais_run_outbox", max_retries=0,
                                          queue_name="relais")
+        self.webhooks = WebhookJobs(db, self.broker)
         self._stop = threading.Event()
         self._last_retention: datetime | None = None
 
@@ -59,6 +61,7 @@ class Jobs:
             claimed = outbox.claim_due(uow)
         for item_id in claimed:
             self.run_outbox.send(item_id)
+        self.webhooks.tick()
         self._maybe_checkpoint()
         self._maybe_sweep_retention()
         return {"timers": fired, "outbox": len(claimed)}

@@ -18,6 +18,7 @@ from engine.identity.service import ABSOLUTE_TIMEOUT
 from engine.platform import connect
 from engine.web import errors
 from engine.web.input import IdConverter, guard_json_body
+from webhooks.api import register as register_webhooks
 
 API_PREFIX = "/api/v1"
 HSTS_SECONDS = 365 * 24 * 3600
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(ui_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+    register_webhooks(app, csrf)
     errors.register(app)
 
     app.teardown_appcontext(_close_unit_of_work)
