@@ -403,8 +403,8 @@ def populate_demo(db: Database) -> list[str]:
         if not started:
             play(driver)
             populated.append(process_id)
-    people = demo_activity.populate(db, year=db.clock.now().year - 1, organisations={
-        "asso-iscg-demo": ("demo-is", 28), "asso-victimes-demo": ("demo-asso", 14)})
+    people = demo_activity.populate(db, year=db.clock.now().year - 1, username="demo-is",
+                                    per_month=28)
     if populated or people:
         with transaction(db) as uow:
             audit.append(uow, SYSTEM, "platform.demo_populated", protocols=populated,

@@ -81,6 +81,24 @@ class RecordStored(Event):
 
 
 @dataclass(frozen=True)
+class PersonReceived(Event):
+    """The IS recorded a person received in the register: codes, the month and an age band
+    only (never a name, a birth date or a typed text) — what the activity figures count."""
+
+    case_id: int
+    organisation_id: int
+    person_id: int
+    month: str  # YYYY-MM of the reception
+    person_kind: str
+    arrival: str
+    problems: tuple[str, ...]
+    orientations: tuple[str, ...]
+    known: str
+    minors_involved: bool
+    age_band: str | None
+
+
+@dataclass(frozen=True)
 class DeliveryCreated(Event):
     """A sealed document was addressed to an organisation (and role)."""
 

@@ -80,6 +80,15 @@ class Form:
                 facts.append((indicator, _stat_value(item)))
         return facts
 
+    def with_choices(self, allowed: dict[str, list[Any]]) -> Form:
+        """This form with some choices narrowed to `allowed` (values outside the field's own
+        choices are ignored: a diagram cannot invent an answer)."""
+        schema = json.loads(json.dumps(self.schema))
+        for name, values in allowed.items():
+            prop = schema["properties"][name]
+            prop["enum"] = [v for v in prop.get("enum", []) if v in values]
+        return Form(name=self.name, schema=schema, ui=self.ui)
+
     def with_fixed(self, values: dict[str, Any]) -> Form:
         """This form with fields whose value is decided elsewhere (shown, not editable)."""
         schema = json.loads(json.dumps(self.schema))

@@ -24,8 +24,6 @@ class Indicator:
     definition: str
     kind: str
     values: dict[str, str] = field(default_factory=dict)
-    # Identifying on its own with a few others (place): removed when a situation is shredded.
-    identifying: bool = False
 
     def label_of(self, code: str) -> str:
         return self.values.get(code, code.replace("_", " ").capitalize())
@@ -39,8 +37,6 @@ INDICATORS: tuple[Indicator, ...] = (
               "Personnes inscrites au registre des personnes reçues, selon qu'elles sont "
               "victimes, auteurs, témoins ou autres.", PARTITION,
               {"victime": "Victime", "auteur": "Auteur", "temoin": "Témoin", "autre": "Autre"}),
-    Indicator("sexe", "Personnes reçues, selon le sexe", "Sexe déclaré des personnes reçues.",
-              PARTITION, {"femme": "Femme", "homme": "Homme", "autre": "Autre ou non précisé"}),
     Indicator("tranche_age", "Personnes reçues, selon l'âge",
               "Tranche d'âge à la date de l'accueil.", PARTITION,
               {"moins_18": "Moins de 18 ans", "18_25": "18 à 25 ans", "26_40": "26 à 40 ans",
@@ -54,8 +50,6 @@ INDICATORS: tuple[Indicator, ...] = (
               {"police": "Orientation par la police", "gendarmerie": "Orientation par la "
                "gendarmerie", "main_courante": "Main courante", "partenaire": "Partenaire",
                "personne": "Démarche personnelle", "autre": "Autre"}),
-    Indicator("commune", "Commune ou quartier", "Commune ou quartier de résidence déclaré.",
-              PARTITION, identifying=True),
     Indicator("problematiques", "Problématiques repérées",
               "Problématiques relevées lors de l'accueil ou dans une fiche (une situation peut "
               "en présenter plusieurs).", MULTIPLE,
@@ -63,7 +57,8 @@ INDICATORS: tuple[Indicator, ...] = (
                "droits", "parentalite": "Parentalité", "isolement": "Isolement",
                "violences": "Violences", "sante_psychique": "Santé psychique",
                "addictions": "Addictions", "sante": "Santé, accès aux soins",
-               "autre": "Autre"}),
+               "enfance_en_danger": "Enfance en danger", "conflit_familial": "Conflit familial "
+               "ou de voisinage", "autre": "Autre"}),
     Indicator("connu_services_sociaux", "Déjà connues des services sociaux",
               "La situation était-elle déjà connue des services sociaux ?", PARTITION,
               YES_NO_UNKNOWN),
@@ -73,7 +68,7 @@ INDICATORS: tuple[Indicator, ...] = (
               {"cmp": "Centre médico-psychologique", "medecin": "Médecin",
                "services_sociaux": "Services sociaux", "association": "Association",
                "police_justice": "Police ou justice", "hebergement": "Hébergement",
-               "aucune": "Aucune"}),
+               "commune": "Commune ou CCAS", "aucune": "Aucune"}),
     Indicator("protocoles_termines", "Protocoles menés à leur terme",
               "Instances de protocole terminées dans la période, par protocole.", EVENTS),
     Indicator("documents_finalite", "Documents transmis, selon la finalité",
@@ -89,22 +84,27 @@ BY_ID = {i.id: i for i in INDICATORS}
 
 # Codes used by the protocols' forms → the indicator's values.
 ALIASES: dict[str, dict[str, str]] = {
-    "arrivee": {"orientation_police": "police", "signalement_police": "police",
+    "arrivee": {"spontanee": "personne", "orientation_police": "police",
+                "signalement_police": "police",
                 "fiche_liaison_gendarmerie": "gendarmerie", "synthese_corg": "gendarmerie",
                 "saisie": "autre"},
-    "problematiques": {"motif_violences": "violences", "violences_intrafamiliales": "violences",
+    "problematiques": {"violences_conjugales": "violences",
+                       "difficultes_economiques": "ressources",
+                       "violences_intrafamiliales": "violences",
                        "souffrance_psychique": "sante_psychique", "crise": "sante_psychique",
                        "isolement_incurie": "isolement", "conflits_voisinage": "autre",
                        "budget": "ressources", "lien_social": "isolement",
                        "protection": "violences", "aucun": "autre"},
-    "orientations": {"suivi_cmp": "cmp", "consultation_cmp": "cmp",
+    "orientations": {"association_victimes": "association",
+                     "service_social": "services_sociaux", "justice": "police_justice",
+                     "soins": "medecin", "suivi_cmp": "cmp", "consultation_cmp": "cmp",
                      "medecin_traitant": "medecin", "intervention_police": "police_justice",
                      "plainte_immediate": "police_justice",
                      "hebergement_urgence": "hebergement",
                      "telephone_grave_danger": "police_justice",
                      "urgences_medicales": "medecin"},
     "mineurs_concernes": {},
-    "connu_services_sociaux": {},
+    "connu_services_sociaux": {"inconnu": "ne_sait_pas"},
 }
 
 

@@ -18,6 +18,22 @@ def count_record(uow: UnitOfWork, event: events.RecordStored) -> None:
                          source=event.form or "enregistrement", facts=list(event.stats))
 
 
+@events.subscribe(events.PersonReceived)
+def count_person(uow: UnitOfWork, event: events.PersonReceived) -> None:
+    case = cases.get_case(uow, event.case_id)
+    facts = [("personne_type", event.person_kind), ("arrivee", event.arrival),
+             ("connu_services_sociaux", event.known),
+             ("mineurs_concernes", "oui" if event.minors_involved else "non"),
+             *[("problematiques", code) for code in event.problems],
+             *[("orientations", code) for code in event.orientations]]
+    if event.age_band:
+        facts.append(("tranche_age", event.age_band))
+    figures.record_facts(uow, organisation_id=event.organisation_id,
+                         situation=figures.pseudonym(uow, "situation", case.reference),
+                         subject=figures.pseudonym(uow, "person", event.person_id),
+                         source="registre", facts=facts, month=event.month)
+
+
 @events.subscribe(events.DeliveryCreated)
 def count_delivery(uow: UnitOfWork, event: events.DeliveryCreated) -> None:
     recipient = uow.session.get(Organisation, event.recipient_organisation_id)
@@ -39,9 +55,3 @@ def count_completion(uow: UnitOfWork, event: events.InstanceCompleted) -> None:
                          situation=figures.pseudonym(uow, "instance", event.instance_id),
                          subject=figures.pseudonym(uow, "instance", event.instance_id),
                          source="protocole", facts=[("protocoles_termines", event.process_id)])
-
-
-@events.subscribe(events.CaseShredding)
-def forget_place(uow: UnitOfWork, event: events.CaseShredding) -> None:
-    case = cases.get_case(uow, event.case_id)
-    figures.forget_identifying(uow, figures.pseudonym(uow, "situation", case.reference))

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from engine.consent.catalogue import PURPOSES
 from engine.db import UnitOfWork
@@ -66,10 +66,10 @@ def month_of(uow: UnitOfWork) -> str:
 
 
 def record_facts(uow: UnitOfWork, *, organisation_id: int, situation: str, subject: str,
-                 source: str, facts: list[tuple[str, str]]) -> int:
-    """Write the facts of one record or event; codes outside the catalogue are kept as they
-    are (a form's own codes) but only for known indicators."""
-    month, written = month_of(uow), 0
+                 source: str, facts: list[tuple[str, str]], month: str | None = None) -> int:
+    """Write the facts of one record or event (dated this month unless `month` says when it
+    happened); only indicators of the catalogue, only codes."""
+    month, written = month or month_of(uow), 0
     for indicator, code in facts:
         if indicator not in catalogue.BY_ID or not _is_code(code):
             continue
@@ -78,14 +78,6 @@ def record_facts(uow: UnitOfWork, *, organisation_id: int, situation: str, subje
                              value=catalogue.canonical(indicator, code), source=source[:80]))
         written += 1
     return written
-
-
-def forget_identifying(uow: UnitOfWork, situation: str) -> int:
-    """On shredding: the facts that could point at a person (place) go; counts stay."""
-    identifying = [i.id for i in INDICATORS if i.identifying]
-    result = uow.session.execute(delete(Fact).where(Fact.situation_key == situation,
-                                                    Fact.indicator.in_(identifying)))
-    return result.rowcount or 0
 
 
 def _is_code(value: str) -> bool:

@@ -49,7 +49,7 @@ from engine.runtime.models import (
     ProcessVersion,
 )
 from engine.runtime.queries import visible_instance, visible_task
-from engine.runtime.vocabulary import NEVER_PREFILLED, PREFILL
+from engine.runtime.vocabulary import ALLOWED, NEVER_PREFILLED, PREFILL
 
 
 def start_instance(uow: UnitOfWork, principal: Principal, process_id: str,
@@ -217,27 +217,39 @@ def _task_form(uow: UnitOfWork, version: ProcessVersion, row: HumanTask,
     A user task's spiff property `prefill.<field>` is an expression evaluated on the task's
     data (e.g. `prefill.recipients` = `[organisation_ASSOCIATION]`); the value is shown to the
     professional and is the only one accepted (a consent covers exactly what the diagram
-    will send).
+    will send). `allowed.<field>` narrows a choice without answering it (`['written']`: the
+    person's request must be written).
     """
     form = form_of_version(uow, version, row.form or "")
     properties = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {} \
         if task is not None else {}
     fixed: dict[str, Any] = {}
+    allowed: dict[str, list[Any]] = {}
     for name, expression in properties.items():
-        if not name.startswith(PREFILL):
+        prefix = PREFILL if name.startswith(PREFILL) else ALLOWED if name.startswith(ALLOWED) \
+            else None
+        field = name[len(prefix):] if prefix else ""
+        if prefix is None or field not in form.properties \
+                or (prefix == PREFILL and field in NEVER_PREFILLED):  # older deployments
             continue
-        field = name[len(PREFILL):]
-        if field not in form.properties or field in NEVER_PREFILLED:  # older deployments
-            continue
-        try:
-            with spiff.clock_context(uow.db.clock):
-                fixed[field] = task.workflow.script_engine.evaluate(task, expression)
-        except SpiffWorkflowException as exc:
-            raise RelaisError(f"Le protocole ne peut pas préparer le champ « {field} » de ce "
-                              f"formulaire ({engine_message(exc)}) : signalez-le à "
-                              "l'administrateur.", code="form_prefill_failed",
-                              status=409) from None
+        value = _evaluate(uow, task, field, expression)
+        if prefix == ALLOWED:
+            allowed[field] = value if isinstance(value, list) else [value]
+        else:
+            fixed[field] = value
+    if allowed:
+        form = form.with_choices(allowed)
     return (form.with_fixed(fixed) if fixed else form), fixed
+
+
+def _evaluate(uow: UnitOfWork, task: Any, field: str, expression: str) -> Any:
+    try:
+        with spiff.clock_context(uow.db.clock):
+            return task.workflow.script_engine.evaluate(task, expression)
+    except SpiffWorkflowException as exc:
+        raise RelaisError(f"Le protocole ne peut pas préparer le champ « {field} » de ce "
+                          f"formulaire ({engine_message(exc)}) : signalez-le à "
+                          "l'administrateur.", code="form_prefill_failed", status=409) from None
 
 
 # --- administration: migration and incidents -----------------------------------------------

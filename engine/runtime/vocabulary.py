@@ -24,6 +24,9 @@ FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
 # are never fixed in advance: a diagram naming them is refused, and never honoured.
 PREFILL = "prefill."
 NEVER_PREFILLED = frozenset({"decision", "channel", "presented"})
+# `allowed.<field>`: the answers a protocol accepts for a choice (a written request only, for
+# instance). The person still answers; the diagram only narrows what may be answered.
+ALLOWED = "allowed."
 
 # Flow nodes and structure SpiffWorkflow 3.2's SpiffBpmnParser executes (checked against
 # its PARSER_CLASSES / OVERRIDE_PARSER_CLASSES and the spiff serializer).

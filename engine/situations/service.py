@@ -22,11 +22,13 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from engine import events
 from engine.audit import service as audit
 from engine.cases import service as cases
 from engine.cases.errors import CaseKeyDestroyed
 from engine.cases.models import Case, CaseRecord
 from engine.db import UnitOfWork
+from engine.events import PersonReceived
 from engine.identity.roles import Role
 from engine.identity.service import Principal
 from engine.runtime import service as runtime
@@ -34,7 +36,14 @@ from engine.runtime.models import HumanTask, Instance, ProcessVersion
 from engine.situations import search as blind
 from engine.situations.errors import NotAHolder, NoteInvalid, ReceptionInvalid
 from engine.situations.models import Reception, SearchToken, SituationPerson
-from engine.situations.vocabulary import ARRIVALS, KNOWN, ORIENTATIONS, PERSON_KINDS, PROBLEMS
+from engine.situations.vocabulary import (
+    ARRIVALS,
+    KNOWN,
+    ORIENTATIONS,
+    PERSON_KINDS,
+    PROBLEMS,
+    age_band,
+)
 
 # The roles whose organisations hold situations; police and parquet receive documents only.
 HOLDING_ROLES = frozenset({Role.IS, Role.ASSOCIATION, Role.CG_ITP, Role.CG_SOCIAL, Role.CMP})
@@ -231,6 +240,11 @@ def receive(uow: UnitOfWork, principal: Principal, data: ReceptionInput,
     audit.append(uow, principal.actor, "situations.person_received", subject_type="case",
                  subject_id=case.id, organisation_id=case.organisation_id,
                  reception=reception.id, kind=data.person_kind, arrival=data.arrival)
+    events.record(uow, PersonReceived(
+        principal.actor, case.id, case.organisation_id, person.id,
+        data.received_on.strftime("%Y-%m"), data.person_kind, data.arrival, data.problems,
+        data.orientations, data.known, data.minors_involved,
+        age_band(data.identity.birth_date, data.received_on)))
     return reception
 
 

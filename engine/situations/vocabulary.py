@@ -5,6 +5,8 @@ words. Dictionaries keep the order in which forms list the choices."""
 
 from __future__ import annotations
 
+from datetime import date
+
 PERSON_KINDS: dict[str, str] = {
     "victime": "Victime",
     "auteur": "Auteur ou autrice",
@@ -47,3 +49,14 @@ ORIENTATIONS: dict[str, str] = {
 
 KNOWN: dict[str, bool | None] = {"oui": True, "non": False, "inconnu": None}
 KNOWN_LABELS: dict[str, str] = {"oui": "Oui", "non": "Non", "inconnu": "Ne sait pas"}
+
+
+AGE_BANDS = (("moins_18", 18), ("18_25", 26), ("26_40", 41), ("41_60", 61), ("plus_60", 200))
+
+
+def age_band(born: date | None, on: date) -> str | None:
+    """The band of the person's age on `on` (for the figures: never the birth date itself)."""
+    if born is None or born > on:
+        return None
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return next(code for code, below in AGE_BANDS if age < below)

@@ -130,20 +130,19 @@ def test_the_comite_never_sees_a_situation(db):
             cases.visible_case(uow, _principal(uow, "demo-comite"), case.id)
 
 
-def test_shredding_keeps_the_counts_but_not_the_place(db):
+def test_shredding_a_situation_keeps_its_anonymous_counts(db):
     with transaction(db) as uow:
         principal = _principal(uow, "demo-is")
         org = identity.get_organisation(uow, "asso-iscg-demo")
         case = cases.open_case(uow, principal, org.id)
         cases.store_record(uow, principal.actor, case, kind="accueil", payload={},
                            categories={"SOC"}, organisation_id=org.id,
-                           stats=[("personne_type", "victime"), ("commune", "trappes")])
+                           stats=[("personne_type", "victime")])
     with transaction(db) as uow:
         consent.shred_case(uow, SYSTEM, cases.get_case(uow, case.id), "destruction_request")
     with db.unit_of_work() as uow:
-        left = set(uow.session.execute(select(Fact.indicator, Fact.value)))
-        assert ("personne_type", "victime") in left
-        assert not any(indicator == "commune" for indicator, _ in left)
+        assert set(uow.session.execute(select(Fact.indicator, Fact.value))) == \
+            {("personne_type", "victime")}
 
 
 @pytest.mark.parametrize("text", ["2026-13", "26", "2026-Q5", "", "2027-01..2026-01",
@@ -238,3 +237,28 @@ def test_the_command_line_writes_a_user_s_scope(db, settings, master_key_file, m
     needs_file = CliRunner().invoke(main, ["figures", "--period", year, "--organisation",
                                            "asso-iscg-demo", "--format", "ods"])
     assert needs_file.exit_code == 2 and "--output" in needs_file.output
+
+
+def test_a_person_received_in_the_register_is_counted_by_month_without_any_typed_text(db):
+    from datetime import date
+
+    from engine.situations import service as situations
+
+    raw = {"nom": "MARQUEUR-nom", "prenoms": "MARQUEUR-prenom", "naissance": "1985-03-02",
+           "commune": "MARQUEUR-commune", "qualite": "victime", "arrivee": "spontanee",
+           "recu_le": "2026-10-14", "problematiques": ["violences_conjugales", "logement"],
+           "orientations": ["association_victimes"], "connu_service_social": "inconnu",
+           "mineurs": "on"}
+    with transaction(db) as uow:
+        data = situations.parse_reception(raw, date(2026, 11, 30))
+        situations.receive(uow, _principal(uow, "demo-is"), data)
+    with db.unit_of_work() as uow:
+        facts = {(f.indicator, f.value, f.month) for f in uow.session.scalars(select(Fact))}
+    assert facts == {("personne_type", "victime", "2026-10"), ("arrivee", "personne", "2026-10"),
+                     ("connu_services_sociaux", "ne_sait_pas", "2026-10"),
+                     ("mineurs_concernes", "oui", "2026-10"),
+                     ("problematiques", "violences", "2026-10"),
+                     ("problematiques", "logement", "2026-10"),
+                     ("orientations", "association", "2026-10"),
+                     ("tranche_age", "41_60", "2026-10")}
+    assert not any("MARQUEUR" in value for fact in facts for value in fact)

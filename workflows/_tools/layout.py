@@ -69,6 +69,7 @@ class Node:
     row: int = 0
     form: str | None = None
     prefill: dict[str, str] = field(default_factory=dict)
+    allowed: dict[str, str] = field(default_factory=dict)
     operator: str | None = None
     params: list[tuple[str, str, str]] = field(default_factory=list)  # (id, type, value)
     result: str | None = None
@@ -335,9 +336,9 @@ def _node_xml(node: Node, incoming: list[str], outgoing: list[str], indent: str)
         if node.form:
             props.append(f'<spiffworkflow:property name="formJsonSchemaFilename" '
                          f'value={_attr(node.form)}/>')
-        for name, value in node.prefill.items():
-            props.append(f"<spiffworkflow:property name={_attr('prefill.' + name)} "
-                         f"value={_attr(value)}/>")
+        for prefix, values in (("prefill.", node.prefill), ("allowed.", node.allowed)):
+            props.extend(f"<spiffworkflow:property name={_attr(prefix + name)} "
+                         f"value={_attr(value)}/>" for name, value in values.items())
         extensions.append("<spiffworkflow:properties>" + "".join(props)
                           + "</spiffworkflow:properties>")
     if node.operator:

@@ -29,15 +29,15 @@ GRANTED = 'decision == "granted"'
 def consent(prefix: str, name: str, lane: str, col: float, *, purposes: str, recipients: str,
             categories: str, question: str, row: int = 0,
             expires_days: int = 365, channel: str | None = None) -> list[Node]:
-    """A consent checkpoint: the standard form (fixed purposes, recipients, categories, and
-    the channel when the protocol requires one, e.g. a written request), the decision
+    """A consent checkpoint: the standard form (fixed purposes, recipients, categories; the
+    channels accepted when the protocol requires one, e.g. a written request — the person's
+    answer is never fixed in advance), the decision
     recorded as a Consent, and the gateway on `decision`."""
     prefill = {"purposes": purposes, "recipients": recipients, "categories": categories}
-    if channel:
-        prefill["channel"] = f"'{channel}'"
+    allowed = {"channel": f"['{channel}']"} if channel else {}
     return [
         Node(f"{prefix}", "user", name, lane, col, row, form="consentement.json",
-             prefill=prefill),
+             prefill=prefill, allowed=allowed),
         Node(f"{prefix}_enregistre", "service", "Enregistrer la décision", lane, col + 1, row,
              operator="relais/record_consent",
              params=[("record", "int", f"record_{prefix}"),
