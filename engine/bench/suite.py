@@ -15,6 +15,7 @@ from engine.bench.common import (
     BENCH_DIR,
     DIAGRAM,
     MAX_STEPS,
+    TARGET_FIGURES_P95_MS,
     TARGET_GROWTH,
     TARGET_RATIO,
     TARGET_TASKLIST_P95_MS,
@@ -23,6 +24,7 @@ from engine.bench.common import (
     quiet,
     windows,
 )
+from engine.bench.figures import measure_figures
 from engine.bench.machine import ThrowawayDatabase, load_average, machine
 from engine.bench.raw import bare_factory, measure_raw, measure_raw_facade
 from engine.bench.tasklist import measure_tasklist
@@ -43,6 +45,9 @@ def _backend(url: str | None, steps: int, tasklist_instances: int, tasklist_quer
             progress(f"{name} : liste de tâches avec {tasklist_instances} instances")
             result["tasklist"] = measure_tasklist(testbed, tasklist_instances,
                                                   tasklist_queries, sample, progress)
+            progress(f"{name} : chiffres d'une année, {tasklist_instances} personnes reçues")
+            result["figures"] = measure_figures(testbed, tasklist_instances,
+                                                max(5, tasklist_queries // 10), progress)
             result["server_version"] = testbed.server_version()
             return result
         finally:
@@ -118,6 +123,7 @@ def _summarise(report: dict[str, Any]) -> None:
                       "interleaved with a late step",
         "raw": raw["growth"], "raw_facade": report["raw_facade"]["growth"]}
     tasklist: dict[str, Any] = {}
+    figures_p95: dict[str, Any] = {}
     state: dict[str, Any] = {"raw_3": raw["state_bytes_3"],
                              f"raw_{steps}": raw[f"state_bytes_{steps}"]}
     targets: list[dict[str, Any]] = []
@@ -146,6 +152,12 @@ def _summarise(report: dict[str, Any]) -> None:
             tl["note"] = "cible fixée pour PostgreSQL ; SQLite pour information"
         targets.append({"name": "tasklist_p95_ms", "backend": backend,
                         "instances": figures["tasklist"]["instances"], **tl})
+        year = _target(figures["figures"]["p95_ms"], TARGET_FIGURES_P95_MS)
+        if backend != "postgresql":
+            year["note"] = "cible fixée pour PostgreSQL ; SQLite pour information"
+        figures_p95[backend] = figures["figures"]["p95_ms"]
+        targets.append({"name": "figures_year_p95_ms", "backend": backend,
+                        "situations": figures["figures"]["situations"], **year})
     docs = report["documents"]
     targets.append({"name": "envelope_throughput_ratio", "backend": "-",
                     **_target(docs["envelope_throughput_ratio"],
@@ -157,6 +169,7 @@ def _summarise(report: dict[str, Any]) -> None:
                and t["backend"] == "postgresql"), None)
     tasklist["met"] = pg["met"] if pg else None
     report["ratio"], report["growth"] = ratio, growth
+    report["figures_year_p95_ms"] = {**figures_p95, "target": TARGET_FIGURES_P95_MS}
     report["tasklist_p95_ms"], report["state_bytes"] = tasklist, state
     report["targets"] = targets
 

@@ -71,6 +71,10 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{t['ready_tasks']['p95_ms']:.2f} ms ; worklist p50 "
                      f"{t['worklist']['p50_ms']:.2f} ms, p95 {t['worklist']['p95_ms']:.2f} ms")
         lines.append(f"  plan : {t['ready_tasks_plan'][:160]}")
+        fig = f["figures"]
+        lines.append(f"Chiffres d'une année ({backend}, {fig['situations']} personnes reçues, "
+                     f"{fig['fact_rows']} faits, {fig['indicators']} indicateurs) : p50 "
+                     f"{fig['p50_ms']:.1f} ms, p95 {fig['p95_ms']:.1f} ms")
         lines.append("")
     d = report["documents"]
     lines.append(f"Enveloppes : {d['envelope_small_bytes'] / 1024:g} Kio pour "

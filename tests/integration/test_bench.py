@@ -65,6 +65,10 @@ def test_raw_and_engine_figures_are_positive(report):
         _positive(tasklist["ready_tasks"], "p50_ms", "p95_ms")
         _positive(tasklist["worklist"], "p50_ms", "p95_ms")
         assert tasklist["ready_tasks_plan"]  # at 40 instances PostgreSQL rightly scans
+        year = figures["figures"]
+        assert year["situations"] == 40 and year["people_counted"] == 40
+        assert year["fact_rows"] > 40 * 5 and year["indicators"] >= 10
+        _positive(year, "p50_ms", "p95_ms")
 
 
 def test_ratios_targets_and_documents(report):
@@ -75,6 +79,7 @@ def test_ratios_targets_and_documents(report):
         _positive(report["state_bytes"], f"{backend}_3", f"{backend}_{STEPS}")
     names = {(t["name"], t["backend"]) for t in report["targets"]}
     assert ("ratio", "sqlite") in names and ("envelope_throughput_ratio", "-") in names
+    assert ("figures_year_p95_ms", "sqlite") in names
     assert all(isinstance(t["met"], bool) for t in report["targets"])
     _positive(report["documents"], "envelope_small_seal_open_ms", "envelope_throughput_ratio",
               "raw_aes_gcm_mb_s")
@@ -84,3 +89,4 @@ def test_the_table_reads_the_same_report(report):
     table = bench.format_table(report)
     assert "SpiffWorkflow seul (raw)" in table and "moteur sqlite" in table
     assert "Objectifs" in table and "envelope_throughput_ratio" in table
+    assert "Chiffres d'une année (sqlite, 40 personnes reçues" in table
