@@ -452,7 +452,14 @@ def _verify_with_database_keys(blob: bytes, key):  # -> offline.Verified (import
               help="Étapes de l'instance au long cours.")
 @click.option("--tasklist-instances", default=100_000, show_default=True,
               type=click.IntRange(1, None), help="Instances insérées pour la liste de tâches.")
-def bench(as_json: bool, steps: int, tasklist_instances: int) -> None:
+@click.option("--load", "load_seconds", type=click.FloatRange(1, 600), default=None,
+              help="Mesurer aussi la charge par HTTP pendant SECONDES (PostgreSQL et Redis).")
+@click.option("--clients", default=20, show_default=True, type=click.IntRange(1, 200),
+              help="Clients simultanés de la mesure de charge.")
+@click.option("--web-workers", default=5, show_default=True, type=click.IntRange(2, 64),
+              help="Processus web de la seconde mesure de charge (la première en a un).")
+def bench(as_json: bool, steps: int, tasklist_instances: int, load_seconds: float | None,
+          clients: int, web_workers: int) -> None:
     """Mesurer le moteur (SpiffWorkflow seul, couche de services sur SQLite et, si configuré,
     PostgreSQL), la liste de tâches et les enveloppes, sur des bases jetables (voir
     docs/benchmarks.md)."""
@@ -461,9 +468,11 @@ def bench(as_json: bool, steps: int, tasklist_instances: int) -> None:
     from engine import bench as suite
 
     try:
+        load = {"broker_url": suite.broker_url(), "seconds": load_seconds, "clients": clients,
+                "workers": web_workers} if load_seconds else None
         report = suite.run(steps=steps, tasklist_instances=tasklist_instances,
                            postgresql_url=suite.postgresql_server_url(),
-                           progress=lambda message: click.echo(message, err=True))
+                           progress=lambda message: click.echo(message, err=True), load=load)
     except RelaisError as exc:
         _fail(exc.message)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json

@@ -23,6 +23,10 @@ What is measured (figures, never assertions; `docs/benchmarks.md` records them):
   with `tasklist_instances` instances bulk-inserted beside the benchmark's own, spread over
   30 organisations and 6 roles (target ≤ 20 ms on PostgreSQL);
 - `state_bytes`: len(Instance.state) after 3 steps and after N steps;
+- `figures` (per engine): one year of activity figures for a territory, with as many people
+  received as `tasklist_instances` (target ≤ 1 s at 100,000 on PostgreSQL);
+- `load` (with `--load SECONDS`): `engine.bench.load`, flows through HTTP in the production
+  process model (gunicorn, worker, scheduler; PostgreSQL and Redis), one web worker then N;
 - `documents`: `engine.bench.documents.run` (20 KB seal+open for 3 recipients, 10 MB
   throughput as a ratio to raw AES-256-GCM, target ≥ 0.4).
 
@@ -36,8 +40,8 @@ Modules: `common` (protocol, targets, statistics), `raw` (SpiffWorkflow alone), 
 `table` (the printed report).
 """
 
-from engine.bench.machine import postgresql_server_url
+from engine.bench.machine import broker_url, postgresql_server_url
 from engine.bench.suite import run
 from engine.bench.table import format_table
 
-__all__ = ["format_table", "postgresql_server_url", "run"]
+__all__ = ["broker_url", "format_table", "postgresql_server_url", "run"]

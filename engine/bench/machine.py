@@ -29,6 +29,12 @@ def postgresql_server_url(environ: dict[str, str] | None = None) -> str | None:
     return None
 
 
+def broker_url(environ: dict[str, str] | None = None) -> str | None:
+    """The broker the load test's production processes use (RELAIS_BENCH_BROKER_URL first)."""
+    env = os.environ if environ is None else environ
+    return env.get("RELAIS_BENCH_BROKER_URL") or env.get("RELAIS_BROKER_URL") or None
+
+
 class ThrowawayDatabase:
     """A new empty database beside `server_url`'s, dropped by `drop()` (never that one)."""
 

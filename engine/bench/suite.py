@@ -17,6 +17,7 @@ from engine.bench.common import (
     MAX_STEPS,
     TARGET_FIGURES_P95_MS,
     TARGET_GROWTH,
+    TARGET_LOAD_SCALE,
     TARGET_RATIO,
     TARGET_TASKLIST_P95_MS,
     USER,
@@ -25,6 +26,7 @@ from engine.bench.common import (
     windows,
 )
 from engine.bench.figures import measure_figures
+from engine.bench.load import measure_load
 from engine.bench.machine import ThrowawayDatabase, load_average, machine
 from engine.bench.raw import bare_factory, measure_raw, measure_raw_facade
 from engine.bench.tasklist import measure_tasklist
@@ -62,7 +64,8 @@ def _target(value: float | None, target: float, lower_is_better: bool = True) ->
 
 def run(steps: int = 200, tasklist_instances: int = 100_000, tasklist_queries: int = 200,
         postgresql_url: str | None = None, sqlite_tasklist_instances: int | None = None,
-        documents: dict[str, int] | None = None, progress: Progress = quiet) -> dict[str, Any]:
+        documents: dict[str, int] | None = None, progress: Progress = quiet,
+        load: dict[str, Any] | None = None) -> dict[str, Any]:
     """Measure everything and return the report (see the module docstring)."""
     if not 3 <= steps <= MAX_STEPS:
         raise ConfigurationError(f"Le nombre d'étapes doit être entre 3 et {MAX_STEPS}.")
@@ -106,6 +109,8 @@ def run(steps: int = 200, tasklist_instances: int = 100_000, tasklist_queries: i
 
     progress("documents : enveloppes")
     report["documents"] = envelope_bench.run(**(documents or {}))
+    if load:
+        report["load"] = measure_load(postgresql_url, progress=progress, **load)
     report["machine"]["load_average_at_end"] = load_average()
     _summarise(report)
     return report
@@ -170,6 +175,12 @@ def _summarise(report: dict[str, Any]) -> None:
     tasklist["met"] = pg["met"] if pg else None
     report["ratio"], report["growth"] = ratio, growth
     report["figures_year_p95_ms"] = {**figures_p95, "target": TARGET_FIGURES_P95_MS}
+    load = report.get("load")
+    if load and "skipped" not in load:
+        targets.append({"name": "load_scale_ratio", "backend": "postgresql",
+                        **_target(load["scale_ratio"], TARGET_LOAD_SCALE, lower_is_better=False)})
+        targets.append({"name": "load_errors", "backend": "postgresql",
+                        **_target(load["errors"], 0)})
     report["tasklist_p95_ms"], report["state_bytes"] = tasklist, state
     report["targets"] = targets
 

@@ -76,6 +76,18 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{fig['fact_rows']} faits, {fig['indicators']} indicateurs) : p50 "
                      f"{fig['p50_ms']:.1f} ms, p95 {fig['p95_ms']:.1f} ms")
         lines.append("")
+    load = report.get("load")
+    if load and "skipped" in load:
+        lines.append(f"Charge : ignorée ({load['skipped']})")
+    elif load:
+        lines.append(f"Charge ({load['clients']} clients, {load['seconds']:g} s, {load['flow']}) : "
+                     f"{load['flows_per_s_1']} parcours/s avec 1 processus web, "
+                     f"{load['flows_per_s_n']} avec {load['workers_n']} "
+                     f"(×{load['scale_ratio']}), {load['errors']} erreur(s)")
+        for run in load["runs"]:
+            for name, e in run["endpoints"].items():
+                lines.append(f"  {run['workers']} proc. {name:28} p50 {e['p50_ms']:.1f} ms, "
+                             f"p95 {e['p95_ms']:.1f} ms ({e['requests']} requêtes)")
     d = report["documents"]
     lines.append(f"Enveloppes : {d['envelope_small_bytes'] / 1024:g} Kio pour "
                  f"{d['envelope_recipients']} destinataires, scellement+ouverture médiane "
