@@ -53,8 +53,8 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.runtime.errors import ExpressionError, ExpressionRefused, ServiceCallError
+from engine.runtime.limits import SCRIPT_FILENAME, ScriptTooLong, time_bound
 from engine.runtime.script_errors import (
-    SCRIPT_FILENAME,
     describe,
     error_line,
     evaluation_message,
@@ -308,6 +308,9 @@ def _offence(node: ast.AST) -> str | None:
         return f"le paramètre « {node.arg} » commence par « _ », c'est interdit"
     elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("_"):
         return f"l'argument « {node.arg} » commence par « _ », c'est interdit"
+    elif isinstance(node, ast.ExceptHandler) and node.type is None:
+        # It would also catch the time bound (see engine.runtime.limits).
+        return "« except: » sans type est interdit : nommez l'erreur attendue"
     return None
 
 
@@ -464,19 +467,21 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            with time_bound():
+                return self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException:
             raise
-        except Exception as exc:
+        except (Exception, ScriptTooLong) as exc:
             raise ExpressionError(evaluation_message(exc, expression), task, exc) from exc
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
         try:
             before = dict(task.data)
-            result = self.environment.execute(script, task.data, external_context or {})
+            with time_bound():
+                result = self.environment.execute(script, task.data, external_context or {})
         except SpiffWorkflowException:
             raise
-        except Exception as exc:
+        except (Exception, ScriptTooLong) as exc:
             line = error_line(exc)
             where = f" (ligne {line})" if line else ""
             if isinstance(exc, ExpressionRefused):

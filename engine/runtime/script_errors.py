@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.runtime.errors import ExpressionRefused
+from engine.runtime.limits import SCRIPT_FILENAME, ScriptTooLong
 
-SCRIPT_FILENAME = "<expression Relais>"
 _SCALARS = (str, int, float, bool, date, datetime, time, timedelta, type(None))
 
 
@@ -56,6 +56,8 @@ def describe(exc: BaseException) -> str:
         return f"« {name} » n'est pas défini (ni donnée de la tâche, ni fonction autorisée)"
     if isinstance(exc, ZeroDivisionError):
         return "division par zéro"
+    if isinstance(exc, ScriptTooLong):
+        return str(exc)
     labels = {
         TypeError: "types incompatibles",
         KeyError: "clé absente",

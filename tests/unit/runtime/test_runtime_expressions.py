@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime import spiff
+from engine.runtime import limits, spiff
 from engine.runtime.errors import ExpressionError, ExpressionRefused, ServiceCallError
 from engine.runtime.expressions import (
     RestrictedEnvironment,
@@ -343,3 +344,30 @@ def test_a_script_leaving_an_exception_in_task_data_fails_in_french_and_keeps_it
     [failed] = workflow.get_tasks(state=TaskState.ERROR)
     assert "erreur" not in failed.data
     assert json.loads(spiff.dump_state(workflow))  # the state stays storable
+
+
+@pytest.mark.parametrize("script", [
+    "while True:\n    pass",
+    "while True:\n    try:\n        x = 1\n    except Exception:\n        pass",
+])
+def test_a_script_that_runs_too_long_is_stopped_in_french(monkeypatch, script: str) -> None:
+    monkeypatch.setattr(limits, "SCRIPT_SECONDS", 0.2)
+    workflow = script_workflow(script)
+    started = time.monotonic()
+
+    with pytest.raises(ExpressionError) as caught:
+        workflow.do_engine_steps()
+
+    assert time.monotonic() - started < 5
+    assert "dépasse la durée maximale de 0.2 s" in str(caught.value)
+    assert workflow.get_tasks(state=TaskState.ERROR)
+
+
+def test_platform_code_is_not_slowed_by_the_time_bound() -> None:
+    assert make_script_engine().environment.evaluate("sum(range(100))", {}) == 4950
+
+
+def test_a_bare_except_that_would_swallow_the_time_bound_is_refused() -> None:
+    error = check_expression("try:\n    x = 1\nexcept:\n    pass", "exec")
+    assert error is not None and "except:" in error
+    assert check_expression("try:\n    x = 1\nexcept KeyError:\n    pass", "exec") is None
