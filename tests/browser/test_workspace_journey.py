@@ -47,6 +47,9 @@ def test_the_is_receives_a_person_then_finds_her_by_three_letters(user_page, axe
     page.get_by_role("link", name="Recevoir une personne").first.click()
     page.wait_for_url("**/situations/recevoir")
     assert axe_problems(page, axe_source) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert too_wide(page) == []  # the register form holds on a phone
+    page.set_viewport_size({"width": 1400, "height": 900})
     page.click("main form button[type=submit]")  # empty: errors on the fields, one summary
     page.wait_for_load_state()
     assert page.locator("[role=alert]").count() == 1
