@@ -267,7 +267,7 @@ def _itp_synthese(t: Territory, m: str) -> None:
 def _fiche_liaison(t: Territory, m: str) -> None:
     liaison = t.start("demo-is", "fiche_liaison")["id"]
     fill(t, m, "demo-is", liaison)  # a child may be in danger: the CRIP branch
-    fill(t, m, "demo-is", liaison)
+    fill(t, m, "demo-is", liaison, danger_grave=False)
     fill(t, m, "demo-is", liaison, information="not_informed_contrary_to_interest")
     assert len(t.inbox("demo-crip")) == 1
 
