@@ -267,7 +267,7 @@ def _itp_synthese(t: Territory, m: str) -> None:
 def _fiche_liaison(t: Territory, m: str) -> None:
     liaison = t.start("demo-is", "fiche_liaison")["id"]
     fill(t, m, "demo-is", liaison)  # a child may be in danger: the CRIP branch
-    fill(t, m, "demo-is", liaison)
+    fill(t, m, "demo-is", liaison, danger_grave=False)
     fill(t, m, "demo-is", liaison, information="not_informed_contrary_to_interest")
     assert len(t.inbox("demo-crip")) == 1
 
@@ -288,15 +288,37 @@ def _convocation_mineurs(t: Territory, m: str) -> None:
     assert t.status(minor) == "completed" and len(t.inbox("demo-cddf")) == 1
 
 
-def test_the_five_protocols_leave_no_marker_in_clear(marked, settings, caplog):
+def _orientation_is(t: Territory, m: str) -> None:
+    orientation = t.start("demo-police", "orientation_is")["id"]
+    fill(t, m, "demo-police", orientation)
+    fill(t, m, "demo-police", orientation, decision="granted")
+    fill(t, m, "demo-is", orientation)
+    assert t.status(orientation) == "completed"
+
+
+def _requisition_judiciaire(t: Territory, m: str) -> None:
+    sent = t.start("demo-police", "requisition_judiciaire")["id"]
+    fill(t, m, "demo-police", sent)
+    fill(t, m, "demo-police", sent)
+    [received] = t.received("demo-is", "Réquisition judiciaire")
+    answer = t.start("demo-is", "requisition_reponse")["id"]
+    fill(t, m, "demo-is", answer, envoi=received["id"], service_requerant="police")
+    fill(t, m, "demo-is", answer)
+    fill(t, m, "demo-is", answer)
+    fill(t, m, "demo-is2", answer, review_decision="approved")
+    assert t.status(answer) == "completed"
+
+
+def test_the_protocols_leave_no_marker_in_clear(marked, settings, caplog):
     t, marker, relay = marked
     caplog.set_level(logging.DEBUG)
     for run in (_violence_conjugale, _cmp_binome, _itp_synthese, _fiche_liaison,
-                _convocation_mineurs):
+                _convocation_mineurs, _orientation_is, _requisition_judiciaire):
         run(t, marker)
     assert t.incidents() == []
     assert relay.messages, "connectors went through the broker"
-    sheet = t.inbox("demo-police")[0]  # the marker is there, for its recipient only
+    # the marker is there, for its recipient only
+    [sheet] = t.received("demo-police", "Dossier protocole violences conjugales")
     assert f"{marker}-victime_nom" in t.document("demo-police", sheet["id"])
     t.db.engine.dispose()
 
