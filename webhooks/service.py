@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.audit import service as audit
-from engine.audit.service import canonical_json
+from engine.canonical import canonical_json
 from engine.db import UnitOfWork
 from engine.errors import Invalid
 from engine.identity import service as identity
@@ -193,7 +193,8 @@ def enqueue(uow: UnitOfWork, event_type: str, data: dict[str, Any],
             return []
         stmt = stmt.where(WebhookEndpoint.organisation_id.in_(wanted))
     now = uow.now()
-    body = canonical_json({"type": event_type, "timestamp": iso(now), "data": data})
+    body = canonical_json({"type": event_type, "timestamp": iso(now),
+                           "data": data}).decode("utf-8")
     messages = [WebhookMessage(endpoint_id=e.id, webhook_id=f"msg_{uuid.uuid4().hex}",
                                event_type=event_type, payload=body, status="pending",
                                attempts=0, failures=0, next_attempt_at=now, created_at=now)

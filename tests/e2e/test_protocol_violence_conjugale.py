@@ -105,7 +105,8 @@ def test_sheets_are_filed_in_the_victims_dossier_then_handed_to_the_police_in_da
     form = t.form("demo-asso", request["id"])
     assert form["properties"]["purposes"]["const"] == ["vc_dossier_export_police"]
     assert form["properties"]["recipients"]["const"] == ["commissariat-demo"]
-    assert form["properties"]["channel"]["const"] == "written"  # never an oral request
+    assert form["properties"]["channel"]["enum"] == ["written"]  # never an oral request
+    assert "const" not in form["properties"]["channel"]  # the person answers, not the diagram
     t.complete("demo-asso", export["id"], GRANTED, status=422)
     t.complete("demo-asso", export["id"], {**GRANTED, "channel": "written"})
     [handed] = t.received("demo-police", "Dossier protocole violences conjugales")

@@ -143,12 +143,15 @@ def test_tasks_name_the_person_and_the_situation_and_two_tabs_keep_the_typing(cl
     assert "« Remplir la fiche » fait" in timeline
 
 
-def test_police_see_no_situation_and_no_start_button(client, deployed):
+def test_police_see_no_situation_and_only_the_protocols_they_start(client, deployed):
     situation_url = received_by_the_is(client, then="demo-police")
     home = client.get("/").get_data(as_text=True)
-    assert "Lancer un protocole" not in home and "Mes situations" not in home
+    assert "Mes situations" not in home
     protocols = client.get("/protocoles").get_data(as_text=True)
-    assert "/lancer" not in protocols and "ne lance aucun protocole" in protocols
+    # Police start the orientation to the IS and the requisition (issue 12), nothing else.
+    assert "/protocoles/orientation_is/lancer" in protocols
+    assert "/protocoles/violence_conjugale/lancer" not in protocols
+    assert "/protocoles/fiche_liaison/lancer" not in protocols
     assert client.get("/situations").status_code == 403
     assert client.get("/situations/recevoir").status_code == 403
     assert client.get(situation_url).status_code == 404
