@@ -17,6 +17,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import func, or_, select
 
+from engine.audit import refusals
 from engine.cases import service as cases
 from engine.db import UnitOfWork
 from engine.errors import NotFound
@@ -46,10 +47,14 @@ def lanes_of(instance: Instance) -> dict[str, int]:
 # --- human tasks ---------------------------------------------------------------------------
 
 def visible_task(uow: UnitOfWork, principal: Principal, task_id: int) -> HumanTask:
-    """A task the principal may act on: their role in the lane's bound organisation."""
+    """A task the principal may act on: their role in the lane's bound organisation. Any
+    other id answers the same 'not found' as an unknown one, and the refusal is audited
+    (`runtime.access_refused`), ending the caller's unit of work."""
     task = uow.session.get(HumanTask, task_id)
     if task is None or not may_act(principal, task):
-        raise NotFound("Tâche introuvable.", code="task_not_found")
+        raise refusals.refuse_read(uow, principal.actor, "runtime", "task", task_id,
+                                   NotFound("Tâche introuvable.", code="task_not_found"),
+                                   reason="unknown" if task is None else "not_visible")
     return task
 
 
@@ -78,15 +83,25 @@ def involves(uow: UnitOfWork, instance: Instance, organisations: set[int]) -> bo
         or bool(organisations & set(lanes_of(instance).values()))
 
 
+def takes_part(principal: Principal, instance: Instance) -> bool:
+    """Visibility is by role, not by organisation: the principal holds the role of one of the
+    instance's lanes in the organisation bound to it (police do not see the DPP's instances,
+    the ITP secretariat not the social office's)."""
+    return any(principal.has_role(role, organisation_id)
+               for role, organisation_id in lanes_of(instance).items())
+
+
 def visible_instance(uow: UnitOfWork, principal: Principal, instance_id: int) -> Instance:
-    """An instance the principal's organisation owns or acts in; otherwise 'not found'."""
+    """An instance the principal takes part in (`takes_part`), or any instance for the
+    platform administrator, who sees its operational metadata only (`instance_summary`
+    leaves the case out). Otherwise the same 'not found' as an unknown id, audited."""
     instance = uow.session.get(Instance, instance_id)
-    if instance is None:
-        raise NotFound("Instance introuvable.", code="instance_not_found")
-    if principal.has_role(Role.ADMIN) or involves(
-            uow, instance, {g.organisation_id for g in principal.grants}):
+    if instance is not None and (principal.has_role(Role.ADMIN)
+                                 or takes_part(principal, instance)):
         return instance
-    raise NotFound("Instance introuvable.", code="instance_not_found")
+    raise refusals.refuse_read(uow, principal.actor, "runtime", "instance", instance_id,
+                               NotFound("Instance introuvable.", code="instance_not_found"),
+                               reason="unknown" if instance is None else "not_visible")
 
 
 # --- incidents -----------------------------------------------------------------------------
@@ -107,7 +122,10 @@ def instance_summary(uow: UnitOfWork, principal: Principal, instance: Instance) 
     return {
         "id": instance.id, "process_id": instance.process_id,
         "version": version.version if version else None, "status": instance.status,
-        "case_id": instance.case_id, "revision": instance.version,
+        # The situation only for those who take part: an administrator runs the platform
+        # and follows no situation.
+        "case_id": instance.case_id if takes_part(principal, instance) else None,
+        "revision": instance.version,
         "started_at": instance.started_at.isoformat(),
         "ready_tasks": [task_summary(r, instance) for r in rows
                         if r.state == "ready" and may_act(principal, r)],

@@ -57,7 +57,7 @@ class InstanceOut(Schema):
     process_id = String(required=True)
     version = Integer(required=True)
     status = String(required=True)
-    case_id = Integer(required=True)
+    case_id = Integer(required=True, allow_none=True)
     revision = Integer()
     started_at = String()
     ready_tasks = List(Nested(TaskOut))
