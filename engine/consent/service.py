@@ -46,6 +46,7 @@ from sqlalchemy import select
 
 import forms
 from engine import events
+from engine.audit import refusals
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -105,10 +106,14 @@ visible_case = cases.visible_case  # one rule for every domain (Principal.can_se
 
 
 def visible_consent(uow: UnitOfWork, principal: Principal, consent_id: int) -> Consent:
+    """A consent of a situation the principal sees; otherwise the same 'not found' as an
+    unknown id, the refusal audited (`consent.access_refused`)."""
     consent = uow.session.get(Consent, consent_id)
     case = uow.session.get(Case, consent.case_id) if consent is not None else None
     if consent is None or not principal.can_see(case):
-        raise ConsentNotFound("Consentement introuvable.")
+        raise refusals.refuse_read(uow, principal.actor, "consent", "consent", consent_id,
+                                   ConsentNotFound("Consentement introuvable."),
+                                   reason="unknown" if consent is None else "not_visible")
     return consent
 
 

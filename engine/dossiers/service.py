@@ -31,6 +31,7 @@ from docx.oxml.ns import qn
 from sqlalchemy import select
 
 import forms
+from engine.audit import refusals
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -168,12 +169,11 @@ def file_delivery(uow: UnitOfWork, principal: Principal, case: Case, delivery_id
 
 def _visible_piece(uow: UnitOfWork, principal: Principal, piece_id: int) -> tuple[Piece, Case]:
     piece = uow.session.get(Piece, piece_id)
-    if piece is None:
-        raise PieceNotFound()
-    try:
-        case = cases.visible_case(uow, principal, piece.case_id)
-    except Exception:  # another organisation's case: the same answer as an unknown id
-        raise PieceNotFound() from None
+    case = cases.get_case(uow, piece.case_id) if piece is not None else None
+    if piece is None or not principal.can_see(case):  # the same answer as an unknown id
+        raise refusals.refuse_read(uow, principal.actor, "dossiers", "piece", piece_id,
+                                   PieceNotFound(),
+                                   reason="unknown" if piece is None else "not_visible")
     return piece, case
 
 

@@ -66,3 +66,20 @@ def test_the_administrator_sees_operational_metadata_without_the_situation(t):
     body = t.get("demo-admin", f"/instances/{minor['id']}")
     assert body["status"] == "running" and body["process_id"] == "convocation_mineurs"
     assert body["case_id"] is None
+
+
+def _refused(db, action: str) -> list[tuple[str, str]]:
+    with db.unit_of_work() as uow:
+        rows = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                                   .order_by(AuditEntry.seq))
+        return [(r.actor_label, json.loads(r.details)["reason"]) for r in rows]
+
+
+@pytest.mark.parametrize(("path", "action"), [
+    ("/consents/{id}", "consent.access_refused"),
+    ("/pieces/{id}/document", "dossiers.access_refused"),
+    ("/cases/{id}/pieces", "cases.access_refused")])
+def test_refused_reads_of_consents_pieces_and_cases_are_audited_like_unknown_ids(t, db, path,
+                                                                                 action):
+    t.get("demo-police", path.format(id=424242), status=404)
+    assert _refused(db, action) == [("demo-police", "unknown")]
