@@ -1,7 +1,7 @@
 """situations: people, blind search index, register of people received
 
-Revision ID: 0010
-Revises: 0013
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import engine.db
 
-revision: str = '0010'
-down_revision: str | None = '0013'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

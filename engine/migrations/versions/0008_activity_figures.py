@@ -1,7 +1,7 @@
 """activity figures: facts, scopes, pseudonym key
 
-Revision ID: 0014
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import engine.db
 
-revision: str = '0014'
-down_revision: str | None = '0008'
+revision: str = '0008'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

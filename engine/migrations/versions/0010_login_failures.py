@@ -1,7 +1,7 @@
 """login failures counted per typed account and source address
 
-Revision ID: 0011
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import engine.db
 
-revision: str = '0011'
-down_revision: str | None = '0007'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

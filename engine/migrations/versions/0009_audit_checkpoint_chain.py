@@ -1,7 +1,7 @@
 """audit checkpoints form a chain: own number and the previous checkpoint's hash
 
-Revision ID: 0007
-Revises: 0014
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 13:00:00
 
 Checkpoints signed before this revision keep both columns null ("legacy": their signature
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007'
-down_revision: str | None = '0014'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """organisation letterhead: address, phone and the data-protection officer's contact
 
-Revision ID: 0013
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 13:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0013'
-down_revision: str | None = '0011'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """webhooks and email notifications
 
-Revision ID: 0009
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 13:04:42.508289
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import engine.db
 
-revision: str = '0009'
-down_revision: str | None = '0010'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
