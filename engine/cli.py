@@ -389,8 +389,9 @@ def verify(envelope_file: str, private_key_file: str | None, directory_files: tu
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from engine.documents import envelope, offline
+    from engine.documents import envelope
     from engine.documents.errors import EnvelopeInvalid
+    from engine.keys import offline
     from engine.platform import write_private
 
     path = Path(envelope_file)
@@ -434,7 +435,7 @@ def verify(envelope_file: str, private_key_file: str | None, directory_files: tu
 
 def _verify_with_database_keys(blob: bytes, key):  # -> offline.Verified (imports stay lazy)
     """`offline.verify` with the signing keys of the local database (read only)."""
-    from engine.documents import offline
+    from engine.keys import offline
     from engine.keys import service as keys_service
     from engine.platform import connect
 

@@ -22,13 +22,8 @@ from typing import Any
 import docx
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from sqlalchemy import select
 
-from engine.consent.catalogue import gdpr_bases, purpose_label, retention_of
-from engine.db import UnitOfWork
 from engine.documents.render import french_date
-from engine.identity.models import Membership, Organisation, User
-from engine.identity.roles import ROLE_LABELS, Role
 
 LANGUAGE = "fr-FR"
 CONFIDENTIALITY = ("Document confidentiel, couvert par le secret professionnel (Code pénal, "
@@ -80,33 +75,6 @@ class Mentions:
     purpose: str | None = None
     gdpr_basis: tuple[str, ...] = ()
     retention: str | None = None
-
-
-def _years(days: int) -> str:
-    years = round(days / 365)
-    return f"{years} an" if years == 1 else f"{years} ans"
-
-
-def mentions_for(uow: UnitOfWork, organisation: Organisation, author_user_id: int | None,
-                 purpose: str | None, at: datetime) -> Mentions:
-    """The mentions of a document `organisation` issues at `at`, drawn up by
-    `author_user_id` (their name and their role there), for `purpose` (none for a document
-    kept in the organisation)."""
-    user = uow.session.get(User, author_user_id) if author_user_id is not None else None
-    roles = sorted(uow.session.scalars(select(Membership.role).where(
-        Membership.user_id == author_user_id,
-        Membership.organisation_id == organisation.id, Membership.role != Role.ADMIN))) \
-        if user is not None else []
-    function = ROLE_LABELS[Role(roles[0])] if roles and roles[0] in Role.__members__ else None
-    period = retention_of([purpose] if purpose else [])
-    return Mentions(
-        organisation=organisation.name, address=organisation.address,
-        phone=organisation.phone, dpo_contact=organisation.dpo_contact,
-        author=user.display_name if user else None, author_function=function, drawn_up=at,
-        purpose=purpose_label(purpose) if purpose else None,
-        gdpr_basis=gdpr_bases(purpose) if purpose else (),
-        retention=f"{_years(period.days)} après la dernière activité de la situation, puis "
-                  "destruction définitive")
 
 
 def set_language(document: Any, language: str = LANGUAGE) -> None:

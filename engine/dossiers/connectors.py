@@ -26,6 +26,7 @@ from typing import Any
 
 from engine.audit.service import Actor
 from engine.cases import service as cases
+from engine.consent import mentions
 from engine.consent.policy import Authorization
 from engine.db import UnitOfWork
 from engine.documents import build, render
@@ -187,7 +188,7 @@ def _export(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
                       consentement_du=render.french_date(authorization.given_at),
                       fondement=authorization.explanation)
         return build.stamp(made.produce(values),
-                           build.mentions_for(uow, sender, author, purpose, uow.now()))
+                           mentions.mentions_for(uow, sender, author, purpose, uow.now()))
 
     stem = PurePosixPath(cover.name).stem
     document = routing.Outgoing(

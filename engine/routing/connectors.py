@@ -32,6 +32,7 @@ from sqlalchemy import select
 from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.cases.models import Case, CaseRecord
+from engine.consent import mentions
 from engine.consent.service import Authorization
 from engine.db import UnitOfWork
 from engine.documents import build, render
@@ -153,7 +154,7 @@ def _producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecor
                       fondement=authorization.explanation)
         author = records[-1].created_by if records else None
         return build.stamp(render.render_docx(template.content, values, fields),
-                           build.mentions_for(uow, sender, author, purpose, uow.now()))
+                           mentions.mentions_for(uow, sender, author, purpose, uow.now()))
 
     return produce
 

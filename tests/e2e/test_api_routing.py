@@ -14,9 +14,9 @@ from routing_support import FICHE, TEMPLATES, actions, deploy, docx_text, record
 
 from engine.cases import service as cases
 from engine.db import transaction
-from engine.documents import offline
 from engine.documents.render import DOCX_MEDIA_TYPE, TEMPLATE_DIRS_ENV
 from engine.identity import service as identity
+from engine.keys import offline
 from engine.keys import service as keys
 from engine.routing.models import Delivery
 

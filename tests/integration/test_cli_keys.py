@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from engine.audit.models import AuditEntry
 from engine.db import transaction
-from engine.documents import envelope, offline
+from engine.documents import envelope
 from engine.documents.envelope import ManifestFields, Metadata
 from engine.identity import service as identity
+from engine.keys import offline
 from engine.keys import service as keys
 from engine.keys.directory import verify_directory
 

@@ -8,8 +8,8 @@ import pytest
 from routing_support import actions
 
 from engine.audit.service import SYSTEM
+from engine.consent import mentions as issued
 from engine.db import transaction
-from engine.documents import build
 from engine.identity import service as identity
 from engine.identity.errors import IdentityInvalid
 
@@ -30,7 +30,7 @@ def test_the_letterhead_is_set_through_the_identity_service_and_audited(db):
     with db.unit_of_work() as uow:
         org = identity.get_organisation(uow, "cmp-demo")
         nurse = identity.get_user(uow, "demo-cmp")
-        mentions = build.mentions_for(uow, org, nurse.id, "cmp_sharing", uow.now())
+        mentions = issued.mentions_for(uow, org, nurse.id, "cmp_sharing", uow.now())
         name = nurse.display_name
     assert (mentions.address, mentions.phone, mentions.dpo_contact) == \
         ("9 rue Neuve", "01 02", "dpo@cmp.invalid")

@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from engine.db import transaction
-from engine.documents import envelope, offline
+from engine.documents import envelope
 from engine.documents.envelope import ManifestFields, Metadata
 from engine.identity import service as identity
-from engine.keys import directory
+from engine.keys import directory, offline
 from engine.keys import service as keys
 
 CONTENT = "Fiche de liaison — données fictives.\n".encode()
