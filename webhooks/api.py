@@ -17,6 +17,7 @@ from engine.errors import RelaisError
 from engine.web.api.auth import auth, current
 from engine.web.context import uow
 from engine.web.errors import HTTP_ERRORS, problem
+from engine.web.input import PARSED_IN_VIEW
 from webhooks import admin, inbound, preferences, service
 from webhooks.signing import SCHEMES
 
@@ -155,6 +156,7 @@ def register(app: APIFlask, csrf: CSRFProtect) -> None:
     """Mount the API, the inbound endpoint, the administration and preference pages."""
     csrf.exempt(api)  # bearer tokens, no ambient cookies
     csrf.exempt(incoming)  # signed by the partner, no cookies
+    PARSED_IN_VIEW.add(incoming.name)  # refusals of partner calls are audited as theirs
     app.register_blueprint(api)
     app.register_blueprint(incoming)
     app.register_blueprint(admin.bp)

@@ -13,7 +13,6 @@ administrator who registered the endpoint answers for it (the receipt's `acknowl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from engine.identity.roles import Role
 from engine.identity.service import Grant, Principal
 from engine.routing import service as routing
 from engine.runtime import service as runtime
+from engine.web.input import InvalidJson, parse_json
 from webhooks import signing
 from webhooks.errors import InboundRefused
 from webhooks.models import WebhookEndpoint, WebhookInbound
@@ -85,8 +85,8 @@ def _as_organisation(uow: UnitOfWork, endpoint: WebhookEndpoint) -> Principal:
 
 def _parsed(uow: UnitOfWork, endpoint_id: int, body: str) -> tuple[str, dict[str, Any]]:
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = parse_json(body)  # the limits every JSON body of the platform has
+    except InvalidJson:
         document = None
     kind = document.get("type") if isinstance(document, dict) else None
     data = document.get("data") if isinstance(document, dict) else None

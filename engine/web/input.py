@@ -88,9 +88,16 @@ def _check_text(text: str) -> None:
                           "non autorisé.") from None
 
 
+# Blueprints whose views parse (with `parse_json`) and audit their own bodies: signed
+# partner calls, whose refusals must be recorded as such (webhooks' inbound endpoint).
+PARSED_IN_VIEW: set[str] = set()
+
+
 def guard_json_body() -> None:
     """Before each request: a JSON body that breaks the limits is refused here, whatever
     the endpoint (views and webargs then parse a document known to be sound)."""
+    if request.blueprint in PARSED_IN_VIEW:
+        return
     if request.is_json and request.content_length != 0:
         data = request.get_data(cache=True)
         if data:

@@ -155,8 +155,9 @@ def test_notes_are_encrypted_records_seen_by_the_organisation_only(db):
         situations.add_note(uow, principal(uow, "demo-is"), case_id, "Appel de la soeur.")
         with pytest.raises(NoteInvalid):
             situations.add_note(uow, principal(uow, "demo-is"), case_id, "  ")
-        with pytest.raises(CaseNotFound):
-            situations.add_note(uow, principal(uow, "demo-asso"), case_id, "intrusion")
+    # A refused read is audited and ends its own unit of work (as every refusal does).
+    with transaction(db) as uow, pytest.raises(CaseNotFound):
+        situations.add_note(uow, principal(uow, "demo-asso"), case_id, "intrusion")
     with db.unit_of_work() as uow:
         case = cases.get_case(uow, case_id)
         [(_at, text)] = situations.notes_of(uow, principal(uow, "demo-is"), case)
@@ -177,7 +178,7 @@ def test_shredding_a_situation_removes_its_tokens(db):
         # What events.publish runs for this event (the handler as registered, called alone
         # so that the test does not depend on the other domains' handler modules).
         assert "engine.situations.handlers" in events.HANDLER_MODULES
-        [handler] = [h for h in events._handlers[events.CaseShredding]
+        [handler] = [h for h in events.handlers_of(events.CaseShredding)
                      if h is handlers.forget_search_tokens]
         assert handler(uow, shredding) > 0
         cases.destroy_key(uow, SYSTEM, case, "destruction_request")
@@ -209,9 +210,9 @@ def test_a_listed_situation_shows_its_open_protocols_in_words(db):
         case_id = receive(uow).case_id
         is_ = principal(uow, "demo-is")
         situations.start_protocol(uow, is_, case_id, "violence_conjugale")
-        with pytest.raises(CaseNotFound):
-            situations.start_protocol(uow, principal(uow, "demo-asso"), case_id,
-                                      "violence_conjugale_dossier")
+    with transaction(db) as uow, pytest.raises(CaseNotFound):  # a refusal ends its own work
+        situations.start_protocol(uow, principal(uow, "demo-asso"), case_id,
+                                  "violence_conjugale_dossier")
     with db.unit_of_work() as uow:
         [row] = situations.rows_for(uow, principal(uow, "demo-is"), [case_id])
         [name] = row.open_protocols
