@@ -42,9 +42,9 @@ from engine.audit.chain import (
 )
 from engine.audit.errors import AuditError
 from engine.audit.models import AuditCheckpoint, AuditEntry
+from engine.audit.signing import fingerprint, signer
 from engine.canonical import canonical_json
 from engine.db import UnitOfWork
-from engine.keys import service as keys
 
 __all__ = ["GENESIS", "SYSTEM", "Actor", "append", "entry_hash", "last_checkpoint_seq",
            "last_seq", "write_pending"]  # the chain's API, re-exported for callers
@@ -81,11 +81,12 @@ def checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
         return None
     previous = newest_checkpoint(uow)
     count = uow.session.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0
-    pair = keys.ensure_platform_signing_key(uow, uow.master)
+    platform = signer()
+    kid = platform.current_kid(uow)
     cp = AuditCheckpoint(seq=head.seq, hash=head.hash, created_at=uow.now().replace(microsecond=0),
-                         kid=pair.kid, number=count + 1,
+                         kid=kid, number=count + 1,
                          prev_hash=checkpoint_hash(previous) if previous else GENESIS)
-    cp.signature = keys.sign(pair, uow.master, checkpoint_message(signed_fields(cp)))
+    cp.signature = platform.sign(uow, kid, checkpoint_message(signed_fields(cp)))
     uow.session.add(cp)
     uow.session.flush()
     events.record(uow, events.AuditCheckpointed(actor=SYSTEM, number=count + 1, seq=cp.seq,
@@ -120,20 +121,20 @@ def current_checkpoint(uow: UnitOfWork) -> AuditCheckpoint | None:
 def export(uow: UnitOfWork, cp: AuditCheckpoint) -> dict[str, Any]:
     """The checkpoint as a partner keeps it: the signed fields, the signature and the public
     key, so that it can be checked later against the log (`witness_problem`)."""
-    public = keys.public_signing_key(uow, cp.kid)
+    public = signer().public_key(uow, cp.kid)
     if public is None:
         raise AuditError("Clé du point de contrôle introuvable.")
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {**signed_fields(cp), "signature": base64.b64encode(cp.signature).decode("ascii"),
             "public_key": base64.b64encode(raw).decode("ascii"),
-            "fingerprint": keys.fingerprint(raw)}
+            "fingerprint": fingerprint(raw)}
 
 
 def witness_problem(uow: UnitOfWork, doc: Any, anchor: Collection[str]) -> str | None:
     """Why the log no longer contains what the witnessed checkpoint `doc` says; None if it
     does. The witness is checked with the trusted key, never with a key from the database."""
     fields, signature, public_raw = _witness_parts(doc)
-    if keys.fingerprint(public_raw) not in anchor:
+    if fingerprint(public_raw) not in anchor:
         return "témoin signé par une clé qui n'est pas la clé de confiance"
     message = checkpoint_message(fields)
     try:
@@ -190,7 +191,7 @@ def verify(uow: UnitOfWork, trusted: Collection[str] | None = None) -> Verificat
     Checkpoints count only when signed by a key whose fingerprint is in `trusted` (given from
     outside the database); by default, the platform keys the master key proves its own."""
     anchor = tuple(sorted(trusted if trusted is not None
-                          else keys.proven_platform_fingerprints(uow, uow.master)))
+                          else signer().proven_fingerprints(uow)))
     checkpoints = uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
     found = chain.walk(uow, {cp.seq for cp in checkpoints})
     bad = found.bad or _bad_checkpoints(uow, checkpoints, found.hashes_at, found.count, anchor)
@@ -235,13 +236,14 @@ def _bad_link(cp: AuditCheckpoint, position: int, prev: str, chained: bool,
 
 
 def _bad_signature(uow: UnitOfWork, cp: AuditCheckpoint, anchor: Collection[str]) -> str | None:
-    found = keys.signing_key_fingerprint(uow, cp.kid)
+    public = signer().public_key(uow, cp.kid)
+    found = fingerprint(public.public_bytes(serialization.Encoding.Raw,
+                                            serialization.PublicFormat.Raw)) if public else None
     if found is None:
         return f"point de contrôle signé par une clé inconnue ({cp.kid})"
     if found not in anchor:
         return f"point de contrôle signé par une clé qui n'est pas la clé de confiance " \
                f"(empreinte {found})"
-    public = keys.public_signing_key(uow, cp.kid)
     try:
         public.verify(cp.signature, checkpoint_message(signed_fields(cp)))  # type: ignore[union-attr]
     except InvalidSignature:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from sqlalchemy import select
 
 from engine.audit import chain as audit
+from engine.audit import signing
 from engine.db import UnitOfWork
 from engine.documents import envelope
 from engine.errors import Conflict
@@ -115,13 +116,6 @@ def public_signing_key(uow: UnitOfWork, kid: str) -> Ed25519PublicKey | None:
     if pair is None or pair.algorithm != "Ed25519":
         return None
     return Ed25519PublicKey.from_public_bytes(pair.public_key)
-
-
-def signing_key_fingerprint(uow: UnitOfWork, kid: str) -> str | None:
-    """SHA-256 fingerprint of the Ed25519 public key stored under `kid`, if any."""
-    pair = _by_kid(uow, kid)
-    return fingerprint(pair.public_key) if pair is not None and pair.algorithm == "Ed25519" \
-        else None
 
 
 def _by_kid(uow: UnitOfWork, kid: str) -> KeyPair | None:
@@ -348,3 +342,25 @@ def export_public(uow: UnitOfWork, org: Organisation) -> dict[str, Any]:
     doc["signature"] = base64.b64encode(
         sign(platform, uow.master, directory.signed_bytes(doc))).decode("ascii")
     return doc
+
+
+class _PlatformSigner:
+    """The platform's Ed25519 key as the signer of the audit log's checkpoints."""
+
+    def current_kid(self, uow: UnitOfWork) -> str:
+        return ensure_platform_signing_key(uow, uow.master).kid
+
+    def sign(self, uow: UnitOfWork, kid: str, message: bytes) -> bytes:
+        pair = _by_kid(uow, kid)
+        if pair is None or pair.owner != PLATFORM:
+            raise KeyNotFound(f"Clé de la plateforme introuvable : {kid}.")
+        return sign(pair, uow.master, message)
+
+    def public_key(self, uow: UnitOfWork, kid: str) -> Ed25519PublicKey | None:
+        return public_signing_key(uow, kid)
+
+    def proven_fingerprints(self, uow: UnitOfWork) -> set[str]:
+        return proven_platform_fingerprints(uow, uow.master)
+
+
+signing.provide(_PlatformSigner())  # audit asks keys for signatures, never imports keys
