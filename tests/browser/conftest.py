@@ -18,6 +18,7 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
+from browser import accessibility
 from engine.demo import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -157,3 +158,8 @@ def admin(new_page, clock) -> Watched:
     page.wait_for_url(watched.url("/"))
     assert "Bonjour" in page.inner_text("h1")
     return watched
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    return accessibility.axe_source()

@@ -5,40 +5,7 @@ finds no serious or critical violation on those pages; they hold at 390 px wide.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-BLOCKING = {"serious", "critical"}
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    assert AXE.exists(), f"{AXE} manque : ops/_setup.sh installe axe-core avec npm ci."
-    return Path(AXE).read_text()
-
-
-def axe_problems(page: Any, source: str) -> list[str]:
-    """Serious and critical axe violations of the page as shown (evaluated, not injected as
-    a script tag: the page's CSP stays as it is)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(source)
-    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-        .violations.map(v => ({id: v.id, impact: v.impact,
-                               where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
-    return [f"{v['id']} ({v['impact']}) : {v['where']}" for v in found
-            if v["impact"] in BLOCKING]
-
-
-def too_wide(page: Any) -> list[str]:
-    """Elements that stick out of the viewport (a horizontal scroll bar at this width)."""
-    return page.evaluate("""() => [...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-        .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
-        .slice(0, 5)""")
+from browser.accessibility import axe_problems, too_wide
 
 
 def test_the_is_receives_a_person_then_finds_her_by_three_letters(user_page, axe_source):
