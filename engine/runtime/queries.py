@@ -62,7 +62,7 @@ def may_act(principal: Principal, task: HumanTask) -> bool:
     if task.organisation_id is None:
         return False
     if task.lane is None:
-        return any(g.organisation_id == task.organisation_id for g in principal.grants)
+        return principal.belongs_to(task.organisation_id)
     return principal.has_role(task.lane, task.organisation_id)
 
 
@@ -132,7 +132,7 @@ def instance_summary(uow: UnitOfWork, principal: Principal, instance: Instance) 
         "history": [{"name": r.name, "lane": r.lane, "state": r.state,
                      "completed_at": r.completed_at.isoformat() if r.completed_at else None}
                     for r in rows if r.state != "ready"
-                    and (r.organisation_id in {g.organisation_id for g in principal.grants})],
+                    and principal.belongs_to(r.organisation_id)],
     }
 
 
