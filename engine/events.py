@@ -176,18 +176,14 @@ def subscribe(event_type: type[E]) -> Callable[[Callable[[UnitOfWork, E], Any]],
 
 
 def load_handlers() -> None:
-    """Import every handler module once, so that their subscriptions exist."""
+    """Import every handler module once, so that their subscriptions exist. A listed module
+    that cannot be imported is a bug and fails loudly (a missing reaction would otherwise
+    pass unnoticed)."""
     global _loaded
     if _loaded:
         return
     for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Only a handler module (or its package) not installed yet is skipped; a handler
-            # module that fails on its own imports is a bug.
-            if exc.name is None or not (name + ".").startswith(exc.name + "."):
-                raise
+        importlib.import_module(name)
     _loaded = True
 
 

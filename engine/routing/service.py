@@ -43,6 +43,7 @@ from sqlalchemy import or_, select, update
 
 import forms
 from engine import events
+from engine.audit import refusals
 from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
@@ -64,7 +65,6 @@ from engine.routing.errors import (
     DeliveryNotFound,
     RefusalAudit,
     RoutingInvalid,
-    attach,
 )
 from engine.routing.models import Delivery, Receipt
 from engine.routing.proofs import (  # noqa: F401 - the proofs are part of this service
@@ -87,16 +87,7 @@ RECEIPT_MESSAGE = "accuse_reception"
 
 # --- refusals ------------------------------------------------------------------------------
 
-def _refuse(uow: UnitOfWork, exc: RelaisError, record: RefusalAudit, *,
-            commit: bool = True) -> RelaisError:
-    """Attach the refusal's audit row to `exc`; with `commit`, end the caller's unit of work:
-    roll back whatever it held, write the row and commit it. Returns `exc` to raise."""
-    attach(exc, record)
-    if commit:
-        uow.rollback()
-        record.append(uow)
-        uow.commit()
-    return exc
+_refuse = refusals.refuse  # one way to refuse and audit, shared by every domain
 
 
 # --- transmitting --------------------------------------------------------------------------
