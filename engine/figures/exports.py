@@ -19,17 +19,12 @@ from odf.text import P
 from engine.documents.build import new_document
 from engine.figures import charts
 from engine.figures.service import MONTHS_FR, Figure, Report, Row
-from engine.figures.suppression import DEFAULT_THRESHOLD
 
 FORMATS = ("csv", "ods", "json", "docx")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "ods": "application/vnd.oasis.opendocument.spreadsheet",
                "json": "application/json",
                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-
-
-def shown(row: Row, threshold: int) -> str:
-    return row.shown(threshold)
 
 
 def _rows(figure: Figure) -> list[Row]:
@@ -57,7 +52,7 @@ def to_csv(report: Report) -> bytes:
     writer.writerow(["Indicateur", "Ligne", "Nombre"])
     for figure in report.figures:
         for row in _rows(figure):
-            writer.writerow([figure.label, row.label, shown(row, report.threshold)])
+            writer.writerow([figure.label, row.label, row.shown(report.threshold)])
     return ("\ufeff" + out.getvalue()).encode()  # BOM: accents open right in spreadsheets
 
 
@@ -129,8 +124,8 @@ def _indicator_section(document: Any, figure: Figure, before: Figure | None,
     for row in _rows(figure):
         old = previous.get(row.code)
         cells = table.add_row().cells
-        cells[0].text, cells[1].text = row.label, shown(row, threshold)
-        cells[2].text = shown(old, threshold) if old else "—"
+        cells[0].text, cells[1].text = row.label, row.shown(threshold)
+        cells[2].text = old.shown(threshold) if old else "—"
 
 
 def _french_date(at: datetime) -> str:
@@ -151,4 +146,4 @@ def render(report: Report, fmt: str, *, previous: Report | None = None,
     raise ValueError(fmt)
 
 
-__all__ = ["DEFAULT_THRESHOLD", "FORMATS", "MEDIA_TYPES", "render"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "render"]

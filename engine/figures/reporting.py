@@ -14,9 +14,10 @@ from engine.identity.models import Organisation
 from engine.identity.service import Principal
 
 
-def build(uow: UnitOfWork, organisations: list[Organisation], period: Period) -> Report:
+def build(uow: UnitOfWork, organisations: list[Organisation], period: Period,
+          only: str | None = None) -> Report:
     return figures.report(uow, organisations, period, threshold=figures.threshold_from_env(),
-                          labels=figures.protocol_labels(uow))
+                          labels=figures.protocol_labels(uow), only=only)
 
 
 def file_for(uow: UnitOfWork, organisations: list[Organisation], period: Period,
@@ -46,7 +47,8 @@ def produce(uow: UnitOfWork, *, period_text: str, slugs: list[str], username: st
 
 
 def for_principal(uow: UnitOfWork, principal: Principal, *, period: Period,
-                  slug: str | None) -> tuple[list[Organisation], Report]:
-    """The page: the caller's scope (one organisation or all they see) and its report."""
+                  slug: str | None, only: str | None = None) -> tuple[list[Organisation], Report]:
+    """The page: the caller's scope (one organisation or all they see) and its report (one
+    indicator only, for a chart)."""
     chosen = figures.scope_for(uow, principal, slug)
-    return chosen, build(uow, chosen, period)
+    return chosen, build(uow, chosen, period, only)

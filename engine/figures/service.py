@@ -162,8 +162,11 @@ class Period:
         return french_period(self.first, self.last)
 
     def previous_year(self) -> Period:
-        shift = lambda m: f"{int(m[:4]) - 1}{m[4:]}"  # noqa: E731
-        return Period(self.code + "-1an", shift(self.first), shift(self.last))
+        return Period(self.code + "-1an", _year_before(self.first), _year_before(self.last))
+
+
+def _year_before(month: str) -> str:
+    return f"{int(month[:4]) - 1}{month[4:]}"
 
 
 def parse_period(text: str) -> Period:
@@ -241,16 +244,18 @@ class Report:
 
 def report(uow: UnitOfWork, organisations: list[Organisation], period: Period, *,
            threshold: int = DEFAULT_THRESHOLD,
-           labels: dict[str, dict[str, str]] | None = None) -> Report:
+           labels: dict[str, dict[str, str]] | None = None,
+           only: str | None = None) -> Report:
     """Every indicator for `organisations` over `period`, suppressed. Reads facts only.
     `labels` gives words for codes the catalogue does not name (per indicator: protocol
-    names, organisation kinds, purposes)."""
+    names, organisation kinds, purposes); `only` counts one indicator (a chart)."""
     check_threshold(threshold)
     ids = [o.id for o in organisations]
     known = {"documents_destinataire": {k.value: v for k, v in ORGANISATION_KIND_LABELS.items()},
              **(labels or {})}
     figures = tuple(_figure(uow, indicator, ids, period, threshold,
-                            known.get(indicator.id, {})) for indicator in INDICATORS)
+                            known.get(indicator.id, {})) for indicator in INDICATORS
+                    if only is None or indicator.id == only)
     return Report(period, tuple(organisations), threshold, figures)
 
 

@@ -54,8 +54,9 @@ def figures_page() -> Any:
 def figure_chart(indicator: str) -> Any:
     period_text, slug = _query()
     period = figures.period_from_request(period_text, uow().now().date())
-    _chosen, report = reporting.for_principal(uow(), g.principal, period=period, slug=slug)
-    figure = next((f for f in report.figures if f.id == indicator), None)
+    _chosen, report = reporting.for_principal(uow(), g.principal, period=period, slug=slug,
+                                              only=indicator)  # one chart, one count
+    figure = next(iter(report.figures), None)
     if figure is None:
         raise NotFound("Ce graphique n'existe pas.")
     response = make_response(svg(figure, report.threshold))
