@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apiflask import APIBlueprint
 from flask import (
     Response,
     current_app,
@@ -29,16 +28,13 @@ from flask import (
 )
 
 from engine.errors import Invalid, RelaisError
-from engine.identity.roles import Role
-from engine.identity.service import require_role
 from engine.runtime import service as runtime
 from engine.runtime.models import ProcessVersion
 from engine.web import errors
+from engine.web.admin.guard import admin_blueprint
 from engine.web.context import uow
-from engine.web.ui.auth import load_principal, safe_next
 
-bp = APIBlueprint("admin", __name__, url_prefix="/admin", enable_openapi=False)
-bp.before_request(load_principal)
+bp = admin_blueprint("admin", __name__, "/admin")
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 VENDOR_BUNDLE = "vendor/relais-bpmn.js"
@@ -86,12 +82,6 @@ BLANK_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@bp.before_request
-def _administrators_only() -> Any:
-    if g.get("principal") is None:
-        return redirect(url_for("ui.login", next=safe_next(request.full_path)))
-    require_role(g.principal, Role.ADMIN)  # PermissionDenied: the French 403 page
-    return None
 
 
 # --- pages ---------------------------------------------------------------------------------
