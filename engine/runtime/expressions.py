@@ -10,12 +10,17 @@ of builtins plus ``datetime``, ``date``, ``timedelta`` and ``timezone``. Guarant
   they are refused at compile time, even as variable names;
 - attribute access goes through ``safer_getattr`` (no ``str.format``), item writes only on
   ``dict``/``list``/``set``; ``range`` is capped at 1000 items;
+- no error object can reach task data, f-string widths are literal and bounded
+  (`engine.runtime.screening`);
+- time and memory are bounded: 2 s per evaluation, every size-multiplying operation checked
+  before it runs, the process's growth watched while diagram code runs
+  (`engine.runtime.sizes`, `engine.runtime.limits`);
 - compilation is cached per source text (refusals too);
 - every refusal or failure surfaces as a French message: `check_expression` returns it at
   deploy time, and at run time the script engine raises `ExpressionError`.
 
-Not guaranteed: CPU or memory limits (``10 ** 10 ** 8`` is legal Python). Diagrams are
-deployed by administrators only; a runaway expression is their incident to fix.
+A script that hits a bound fails like any script error (a French incident the
+administrator fixes); the deploy-time check refuses what it can see statically.
 """
 
 from __future__ import annotations
@@ -45,7 +50,6 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from RestrictedPython.Limits import limited_range
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
@@ -53,7 +57,8 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.runtime.errors import ExpressionError, ExpressionRefused, ServiceCallError
-from engine.runtime.limits import SCRIPT_FILENAME, ScriptTooLong, time_bound
+from engine.runtime.limits import SCRIPT_FILENAME, ScriptTooLarge, ScriptTooLong, time_bound
+from engine.runtime.screening import screen
 from engine.runtime.script_errors import (
     describe,
     error_line,
@@ -61,31 +66,18 @@ from engine.runtime.script_errors import (
     unstorable_message,
     unstorable_values,
 )
+from engine.runtime.sizes import (
+    BoundedPolicy,
+    binary,
+    bounded_method,
+    check_binary,
+    check_container,
+)
 
 Mode = Literal["eval", "exec"]
 
 # (operator name, evaluated parameters as name → value, task data) → JSON-serializable result
 ServiceHook = Callable[[str, dict[str, Any], dict[str, Any]], Any]
-
-# Dangerous even when RestrictedPython would let the name through: refused outright.
-FORBIDDEN_NAMES = frozenset(
-    {
-        "open",
-        "eval",
-        "exec",
-        "compile",
-        "getattr",
-        "setattr",
-        "delattr",
-        "hasattr",
-        "globals",
-        "locals",
-        "vars",
-        "dir",
-        "breakpoint",
-        "memoryview",
-    }
-)
 
 _SAFE_BUILTIN_NAMES = (
     "abs",
@@ -131,20 +123,6 @@ USER_NAMES: Mapping[str, Any] = {
     "date": date,
     "timedelta": timedelta,
     "timezone": timezone,
-}
-
-_REFUSED_NODES: dict[type[ast.AST], str] = {
-    ast.Import: "les imports sont interdits",
-    ast.ImportFrom: "les imports sont interdits",
-    ast.ClassDef: "les définitions de classe sont interdites",
-    ast.Global: "« global » est interdit",
-    ast.Nonlocal: "« nonlocal » est interdit",
-    ast.AsyncFunctionDef: "le code asynchrone est interdit",
-    ast.Await: "le code asynchrone est interdit",
-    ast.AsyncFor: "le code asynchrone est interdit",
-    ast.AsyncWith: "le code asynchrone est interdit",
-    ast.Yield: "« yield » est interdit",
-    ast.YieldFrom: "« yield » est interdit",
 }
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -204,11 +182,11 @@ def _compile(source: str, mode: Mode) -> _Compiled:
         tree = ast.parse(source, filename=SCRIPT_FILENAME, mode=mode)
     except SyntaxError as exc:
         return _Compiled(None, _syntax_error(exc, source, mode))
-    error = _screen(tree)
+    error = screen(tree)
     if error is not None:
         return _Compiled(None, error)
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename=SCRIPT_FILENAME)
+    result = compiler(source, filename=SCRIPT_FILENAME, policy=BoundedPolicy)
     if result.errors or result.code is None:
         return _Compiled(None, _restricted_python_message(result.errors))
     return _Compiled(result.code, None)
@@ -250,7 +228,7 @@ def _syntax_error(exc: SyntaxError, source: str, mode: Mode) -> str:
         except SyntaxError:
             pass
         else:
-            forbidden = _screen(statement)
+            forbidden = screen(statement)
             if forbidden is not None:
                 return forbidden
             return "une expression est attendue ici, pas une instruction"
@@ -274,63 +252,25 @@ def _looks_like_iso_8601(source: str) -> bool:
     return bool(text) and (text[0] in "PR" or text[:4].isdigit()) and " " not in text
 
 
-def _screen(tree: ast.AST) -> str | None:
-    """Our own refusals, with French reasons, before RestrictedPython's.
-
-    Reports the first offence in reading order.
-    """
-    offences = []
-    for node in ast.walk(tree):
-        reason = _offence(node)
-        if reason is not None:
-            # Order by where the offending node ends: `().__class__.__base__` names
-            # `__class__` first, as a reader would.
-            end = (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
-            offences.append((end, reason))
-    return min(offences)[1] if offences else None
-
-
-def _offence(node: ast.AST) -> str | None:
-    refused = _REFUSED_NODES.get(type(node))
-    if refused is not None:
-        return refused
-    if isinstance(node, ast.Name):
-        if node.id.startswith("_"):
-            return f"le nom « {node.id} » commence par « _ », c'est interdit"
-        if node.id in FORBIDDEN_NAMES:
-            return f"« {node.id} » n'est pas autorisé"
-    elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-        return f"l'attribut « {node.attr} » commence par « _ », c'est interdit"
-    elif isinstance(node, ast.Attribute) and node.attr in INSPECT_ATTRIBUTES:
-        # Frames and code objects lead back to the host's globals.
-        return f"l'attribut d'introspection « {node.attr} » est interdit"
-    elif isinstance(node, ast.arg) and node.arg.startswith("_"):
-        return f"le paramètre « {node.arg} » commence par « _ », c'est interdit"
-    elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("_"):
-        return f"l'argument « {node.arg} » commence par « _ », c'est interdit"
-    elif isinstance(node, ast.ExceptHandler) and node.type is None:
-        # It would also catch the time bound (see engine.runtime.limits).
-        return "« except: » sans type est interdit : nommez l'erreur attendue"
-    return None
-
-
 def _getattr(obj: Any, name: str) -> Any:
     # safer_getattr returns None for a missing attribute; a typo must fail loudly instead.
     sentinel = object()
     value = safer_getattr(obj, name, sentinel)
     if value is sentinel:
         raise AttributeError(f"« {type(obj).__name__} » n'a pas d'attribut « {name} »")
-    return value
+    return bounded_method(obj, name, value)
 
 
 def _write(obj: Any) -> Any:
     # Scripts may fill plain containers from task data, never mutate other objects.
     if type(obj) in (dict, list, set):
+        check_container(obj)
         return obj
     raise TypeError(f"modification interdite d'un objet de type « {type(obj).__name__} »")
 
 
 def _inplacevar(op: str, target: Any, value: Any) -> Any:
+    check_binary(op[:-1], target, value)
     try:
         return _INPLACE_OPERATORS[op](target, value)
     except KeyError:
@@ -362,6 +302,7 @@ _GUARDS: Mapping[str, Any] = {
     "_write_": _write,
     "_inplacevar_": _inplacevar,
     "_apply_": _apply,
+    "_binary_": binary,
     "_print_": PrintCollector,
 }
 
@@ -471,7 +412,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
                 return self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException:
             raise
-        except (Exception, ScriptTooLong) as exc:
+        except (Exception, ScriptTooLong, ScriptTooLarge) as exc:
             raise ExpressionError(evaluation_message(exc, expression), task, exc) from exc
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
@@ -481,7 +422,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
                 result = self.environment.execute(script, task.data, external_context or {})
         except SpiffWorkflowException:
             raise
-        except (Exception, ScriptTooLong) as exc:
+        except (Exception, ScriptTooLong, ScriptTooLarge) as exc:
             line = error_line(exc)
             where = f" (ligne {line})" if line else ""
             if isinstance(exc, ExpressionRefused):

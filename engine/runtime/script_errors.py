@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.runtime.errors import ExpressionRefused
-from engine.runtime.limits import SCRIPT_FILENAME, ScriptTooLong
+from engine.runtime.limits import SCRIPT_FILENAME, ScriptTooLarge, ScriptTooLong
 
 _SCALARS = (str, int, float, bool, date, datetime, time, timedelta, type(None))
 
@@ -56,7 +56,7 @@ def describe(exc: BaseException) -> str:
         return f"« {name} » n'est pas défini (ni donnée de la tâche, ni fonction autorisée)"
     if isinstance(exc, ZeroDivisionError):
         return "division par zéro"
-    if isinstance(exc, ScriptTooLong):
+    if isinstance(exc, ScriptTooLong | ScriptTooLarge):
         return str(exc)
     labels = {
         TypeError: "types incompatibles",
