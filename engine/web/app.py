@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     csrf = CSRFProtect(app)
     from engine.web.admin import bp as admin_bp
     from engine.web.api import bp as api_bp
+    from engine.web.api import contract as api_contract
     from engine.web.ui import bp as ui_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no ambient cookies: CSRF does not apply
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     register_webhooks(app, csrf)
+    app.spec_processor(api_contract.complete)
     errors.register(app)
 
     app.teardown_appcontext(_close_unit_of_work)

@@ -4,8 +4,9 @@ Guarantees (every blueprint, every endpoint):
 - A JSON body is parsed once here with hard limits: nesting depth `MAX_DEPTH`, integers
   within a signed 64-bit range, strings (keys too) that are valid Unicode (no lone
   surrogate). Anything else is a 400 `invalid_json` problem, before authentication or view.
-- `<int:…>` path segments only match ids every id column can hold (0 … 2^31-1, PostgreSQL's
-  `integer`): a longer number is an unknown address (404), not a driver overflow.
+- `<int:…>` path segments hold ids every id column can hold (0 … 2^31-1, PostgreSQL's
+  `integer`): a larger number reads as id 0, which no row has, so the view answers like
+  for any unknown id (404) — on every method alike, and never a driver overflow.
 - What still slips through (a 64-bit number where the column is 32-bit) is answered by
   `errors.py` as a 400 `value_out_of_range`, never a 500.
 """
@@ -32,11 +33,22 @@ class InvalidJson(RelaisError):
 
 
 class IdConverter(IntegerConverter):
-    """Werkzeug's `int` converter bounded to what an id column holds."""
+    """Werkzeug's `int` converter bounded to what an id column holds.
+
+    Out-of-range ids are not refused by the converter: Werkzeug would then answer 405 when
+    another method's rule shares the path. They become 0, an id no row has.
+    """
+
+    regex = r"\d{1,30}"  # longer runs of digits match no rule at all: 404
 
     def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = None, signed: bool = False) -> None:
-        super().__init__(url_map, fixed_digits, min, MAX_ID if max is None else max, signed)
+        super().__init__(url_map, fixed_digits, min, None, signed)
+        self.bound = MAX_ID if max is None else max
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= self.bound else 0
 
 
 def _parse_int(text: str) -> int:

@@ -14,7 +14,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.openapi.checks import JsonSchemaError
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 PERSONAS = ("demo-is", "demo-police")  # an ISCG social worker and a police officer
 EXAMPLES = 5
@@ -31,7 +34,8 @@ class Finding:
 def _check(case, response, persona: str, findings: list[Finding]) -> None:
     try:
         case.validate_response(response, checks=[not_a_server_error,
-                                                 response_schema_conformance])
+                                                 response_schema_conformance,
+                                                 status_code_conformance])
     except (Failure, FailureGroup) as exc:
         failures = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
         for failure in failures:

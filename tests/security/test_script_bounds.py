@@ -44,8 +44,10 @@ def test_a_script_that_would_keep_an_error_object_is_a_french_422_naming_the_ele
 
 
 @pytest.mark.parametrize("script", [
-    "try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n    message = str(e)\n    detail = e.args",
-    "try:\n    x = 1 / 0\nexcept (ZeroDivisionError, ValueError) as e:\n    raise ValueError('non') from e",
+    "try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n"
+    "    message = str(e)\n    detail = e.args",
+    "try:\n    x = 1 / 0\nexcept (ZeroDivisionError, ValueError) as e:\n"
+    "    raise ValueError('non') from e",
     "ok = isinstance(1, (KeyError, ValueError))",
     "if n < 0:\n    raise ValueError('négatif')",
 ])
