@@ -10,3 +10,19 @@ class CaseKeyDestroyed(RelaisError):
 
     code = "case_key_destroyed"
     status = 410
+
+
+class DisclosureNotFound(NotFound):
+    code = "disclosure_not_found"
+
+
+class DisclosureRefused(RelaisError):
+    """A disclosure asked or answered by someone who may not (French message)."""
+
+    code = "disclosure_refused"
+    status = 403
+
+
+class DisclosureAlreadyAnswered(RelaisError):
+    code = "disclosure_already_answered"
+    status = 409

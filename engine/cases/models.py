@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime
@@ -48,3 +48,22 @@ class CaseRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_case_record_case_kind", "case_id", "kind"),)
+
+
+class CaseDisclosure(Base):
+    """An administrator's request to see which situation an instance belongs to, answered by
+    a professional of the organisation that holds the situation (a legal review): approved,
+    the case id is shown to that administrator until `expires_at`. Nothing else is opened."""
+
+    __tablename__ = "case_disclosure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_by: Mapped[int | None] = mapped_column(Integer)
+    approved: Mapped[bool | None] = mapped_column(Boolean)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from lxml import etree
 from sqlalchemy import func, or_, select
 
 from engine.audit import refusals
+from engine.cases import disclosure
 from engine.cases import service as cases
 from engine.db import UnitOfWork
 from engine.errors import NotFound
@@ -104,6 +105,15 @@ def visible_instance(uow: UnitOfWork, principal: Principal, instance_id: int) ->
                                reason="unknown" if instance is None else "not_visible")
 
 
+def request_case_disclosure(uow: UnitOfWork, principal: Principal, instance_id: int,
+                            reason: str) -> Any:
+    """An administrator asks the organisation holding an instance's situation to disclose
+    which one it is (engine.cases.disclosure); the answer comes from that organisation."""
+    require_role(principal, Role.ADMIN)
+    instance = visible_instance(uow, principal, instance_id)
+    return disclosure.request(uow, principal, instance.case_id, reason, instance.id)
+
+
 # --- incidents -----------------------------------------------------------------------------
 
 def open_incidents(uow: UnitOfWork, principal: Principal) -> list[Incident]:
@@ -123,8 +133,9 @@ def instance_summary(uow: UnitOfWork, principal: Principal, instance: Instance) 
         "id": instance.id, "process_id": instance.process_id,
         "version": version.version if version else None, "status": instance.status,
         # The situation only for those who take part: an administrator runs the platform
-        # and follows no situation.
-        "case_id": instance.case_id if takes_part(principal, instance) else None,
+        # and follows no situation, unless the holder approved a disclosure (legal review).
+        "case_id": instance.case_id if takes_part(principal, instance)
+        or disclosure.disclosed(uow, principal, instance.case_id) else None,
         "revision": instance.version,
         "started_at": instance.started_at.isoformat(),
         "ready_tasks": [task_summary(r, instance) for r in rows
