@@ -42,10 +42,13 @@ ORGANISATIONS = (
     ("parquet-demo", "Parquet du tribunal judiciaire (démo) — procureur de la République",
      K.PARQUET),
     ("comite-demo", "Comité de suivi ISCG (démo)", K.COMMITTEE),
+    ("employeur-demo", "Association employeuse des IS (démo) — direction", K.ASSOCIATION),
 )
 
 # The comité de suivi sees the figures of the IS post and of the association (never a case).
-FIGURES_SCOPE = {"comite-demo": ("asso-iscg-demo", "asso-victimes-demo")}
+FIGURES_SCOPE = {"comite-demo": ("asso-iscg-demo", "asso-victimes-demo"),
+                 # The IS's employer sees the figures of the post it staffs.
+                 "employeur-demo": ("asso-iscg-demo",)}
 
 # Beyond what each kind gets by default: the victim-support association (it keeps the
 # victims' dossiers) and the IS's employer (the IS works in the police station under a
@@ -105,6 +108,8 @@ USERS = (
     DemoUser("demo-cddf", "Inès Garcia (coordinatrice du CDDF, démo)", "mairie-demo",
              Role.CDDF),
     DemoUser("demo-comite", "Hélène Morel (comité de suivi, démo)", "comite-demo", Role.COMITE),
+    DemoUser("demo-direction", "Paul Lambert (direction de l'employeur, démo)", "employeur-demo",
+             Role.EMPLOYEUR),
     DemoUser("demo-psy", "Lucie Bernard (psychologue du commissariat, démo)",
              "commissariat-demo", Role.PSYCHOLOGUE),
     DemoUser("demo-parquet", "Hélène Vidal (substitute du procureur, démo)", "parquet-demo",
@@ -166,7 +171,7 @@ def _keys(uow: UnitOfWork) -> None:
     from engine.keys import service as keys
 
     for slug, _name, kind in ORGANISATIONS:
-        if kind not in (K.PLATFORM, K.COMMITTEE):
+        if kind not in (K.PLATFORM, K.COMMITTEE) and slug != "employeur-demo":
             keys.ensure_organisation_keys(uow, identity.get_organisation(uow, slug))
 
 

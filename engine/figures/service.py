@@ -37,7 +37,7 @@ from engine.identity.service import Principal
 from engine.runtime import service as runtime_queries
 
 KEY_CONTEXT = "relais/figures-key/v1"
-FIGURES_ROLES = frozenset({Role.IS, Role.COMITE})
+FIGURES_ROLES = frozenset({Role.IS, Role.COMITE, Role.EMPLOYEUR})
 MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
              "septembre", "octobre", "novembre", "décembre")
 
@@ -91,7 +91,7 @@ def visible(uow: UnitOfWork, principal: Principal) -> list[Organisation]:
     ids: set[int] = set()
     for grant in principal.grants:
         if grant.role in FIGURES_ROLES:
-            if grant.role == Role.IS:  # an IS sees their own post
+            if grant.role == Role.IS:  # an IS sees their own post; the others what they observe
                 ids.add(grant.organisation_id)
             ids.update(uow.session.scalars(
                 select(FigureScope.organisation_id)

@@ -11,7 +11,7 @@ from typing import Any
 from engine.audit.service import Actor
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import User
-from engine.identity.roles import Role
+from engine.identity.roles import FIGURES_ONLY_ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,11 @@ class Principal:
 
     def works_for(self, organisation_id: int | None) -> bool:
         """The principal is a professional of `organisation_id`: a role there other than the
-        platform administrator's, who runs the platform but follows no situation."""
+        platform administrator's, who runs the platform but follows no situation, and other
+        than the figures-only roles (comité de suivi, employer's management)."""
         return organisation_id is not None and any(
-            g.organisation_id == organisation_id and g.role != Role.ADMIN for g in self.grants)
+            g.organisation_id == organisation_id and g.role != Role.ADMIN
+            and g.role not in FIGURES_ONLY_ROLES for g in self.grants)
 
     def can_see(self, case: Any) -> bool:
         """The one rule for seeing a situation: a professional of the organisation holding it."""

@@ -18,6 +18,7 @@ class Role(StrEnum):
     CDDF = "CDDF"
     PARQUET = "PARQUET"
     COMITE = "COMITE"
+    EMPLOYEUR = "EMPLOYEUR"
     ADMIN = "ADMIN"
 
 
@@ -34,6 +35,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.CDDF: "Conseil des droits et devoirs des familles (commune)",
     Role.PARQUET: "Parquet (procureur de la République)",
     Role.COMITE: "Comité de suivi ou de pilotage (chiffres seulement)",
+    Role.EMPLOYEUR: "Direction de l'employeur des IS (chiffres seulement)",
     Role.ADMIN: "Administrateur de la plateforme",
 }
 
@@ -45,6 +47,11 @@ ROLE_LABELS: dict[Role, str] = {
 # partagé" basis must be addressed to one of these roles (within the recipient organisation).
 SECRECY_ROLES = frozenset({Role.IS, Role.CG_SOCIAL, Role.CG_ITP, Role.CMP, Role.PSYCHOLOGUE,
                            Role.ASSOCIATION})
+
+
+# Roles that see activity figures only: never a situation, a name or a document, even in an
+# organisation that holds situations (an employer's management in the IS's association).
+FIGURES_ONLY_ROLES = frozenset({Role.COMITE, Role.EMPLOYEUR})
 
 
 def bound_by_secrecy(role: str | None) -> bool:

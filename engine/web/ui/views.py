@@ -8,6 +8,7 @@ import segno
 from apiflask import APIBlueprint
 from flask import flash, g, redirect, render_template, request, session, url_for
 
+from engine.figures.service import FIGURES_ROLES
 from engine.identity import service as identity
 from engine.identity.errors import AuthenticationFailed
 from engine.identity.models import User
@@ -40,7 +41,7 @@ def menu() -> dict[str, Any]:
                      "receives": situations.may_receive(principal),
                      "starts": bool(situation_detail.startable(uow(), principal)),
                      "itp": principal.has_role(Role.CG_ITP),
-                     "figures": principal.has_role(Role.IS) or principal.has_role(Role.COMITE)}}
+                     "figures": any(principal.has_role(r) for r in FIGURES_ROLES)}}
 
 
 @bp.get("/")
