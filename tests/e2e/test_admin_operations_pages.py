@@ -140,6 +140,16 @@ def test_the_journal_filters_by_action_actor_organisation_subject_and_dates(admi
                  .get_data(as_text=True))
 
 
+def test_an_unknown_action_is_shown_by_its_raw_name(admin_client, db):
+    with transaction(db) as uow:
+        audit.append(uow, audit.SYSTEM, "essai.action_inconnue", subject_type="essai")
+    html = admin_client.get("/admin/journal?action=essai.action_inconnue").get_data(
+        as_text=True)
+    assert "<td><code>essai.action_inconnue</code></td>" in html
+    known = admin_client.get("/admin/journal?action=identity.login").get_data(as_text=True)
+    assert "Connexion<br><code" in known
+
+
 def test_a_bad_filter_is_answered_on_its_field(admin_client):
     response = admin_client.get("/admin/journal?du=31/12/2026&organisation=abc")
     html = response.get_data(as_text=True)
