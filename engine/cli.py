@@ -194,13 +194,16 @@ def audit_checkpoint(as_export: bool) -> None:
     db = connect(Settings.from_env())
     try:
         with transaction(db) as uow:
-            cp = (audit_service.current_checkpoint if as_export
-                  else audit_service.checkpoint)(uow)
-            doc = audit_service.export(uow, cp) if as_export and cp else None
+            if as_export:
+                doc, cp = audit_service.export_current(uow), None
+            else:
+                doc, cp = None, audit_service.checkpoint(uow)
     except RelaisError as exc:
         _fail(exc.message)
     if doc is not None:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif as_export:
+        click.echo("Journal vide.")
     else:
         click.echo(f"Point de contrôle n° {cp.number} signé à la ligne {cp.seq}." if cp
                    else "Journal vide.")

@@ -153,37 +153,48 @@ def lock_chain(uow: UnitOfWork) -> None:
 
 @dataclass(frozen=True)
 class Walk:
-    """What walking the whole chain found: rows seen, the hashes at the wanted sequence
-    numbers, and the first bad row as (seq, reason), if any."""
+    """What walking the chain found: rows seen, the hashes at the wanted sequence numbers,
+    the first bad row as (seq, reason), if any, and the last good row as (seq, hash) — where
+    a walk in steps resumes."""
 
     count: int
     hashes_at: dict[int, str]
     bad: tuple[int, str] | None
+    last: tuple[int, str] = (0, GENESIS)
 
 
-def walk(uow: UnitOfWork, wanted: Collection[int]) -> Walk:
+def walk(uow: UnitOfWork, wanted: Collection[int], *, after: tuple[int, str] = (0, GENESIS),
+         limit: int | None = None) -> Walk:
     """Recompute every row's hash from its stored values, in order, stopping at the first
-    row that is missing, moved or altered."""
-    prev, expected, hashes_at, count = GENESIS, 1, {}, 0
-    for entry in _entries(uow):
+    row that is missing, moved or altered.
+
+    `after` is the last row already verified (seq, hash) and `limit` the most rows to check
+    now: the administration page verifies a long log in steps that way, with the same rules
+    as the whole walk. `count` counts the rows checked by this call only.
+    """
+    prev, expected, hashes_at, count = after[1], after[0] + 1, {}, 0
+    for entry in _entries(uow, after=after[0], limit=limit):
         bad = _bad_entry(entry, expected, prev)
         if bad is not None:
-            return Walk(count, hashes_at, bad)
+            return Walk(count, hashes_at, bad, (expected - 1, prev))
         if entry.seq in wanted:
             hashes_at[entry.seq] = entry.hash
         prev, expected, count = entry.hash, expected + 1, count + 1
-    return Walk(count, hashes_at, None)
+    return Walk(count, hashes_at, None, (expected - 1, prev))
 
 
-def _entries(uow: UnitOfWork, batch: int = 2000) -> Iterator[AuditEntry]:
-    after = 0
-    while True:
+def _entries(uow: UnitOfWork, batch: int = 2000, *, after: int = 0,
+             limit: int | None = None) -> Iterator[AuditEntry]:
+    left = limit
+    while left is None or left > 0:
+        size = batch if left is None else min(batch, left)
         rows = uow.session.scalars(select(AuditEntry).where(AuditEntry.seq > after)
-                                   .order_by(AuditEntry.seq).limit(batch)).all()
+                                   .order_by(AuditEntry.seq).limit(size)).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].seq
+        left = None if left is None else left - len(rows)
         uow.session.expunge_all()
 
 

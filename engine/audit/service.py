@@ -130,6 +130,14 @@ def export(uow: UnitOfWork, cp: AuditCheckpoint) -> dict[str, Any]:
             "fingerprint": fingerprint(raw)}
 
 
+def export_current(uow: UnitOfWork) -> dict[str, Any] | None:
+    """The newest checkpoint as partners keep it (`export`), signing the head first when it
+    moved on (`current_checkpoint`); None on an empty log. The caller commits. What
+    `relais audit checkpoint --export` prints and the administration page downloads."""
+    cp = current_checkpoint(uow)
+    return export(uow, cp) if cp is not None else None
+
+
 def witness_problem(uow: UnitOfWork, doc: Any, anchor: Collection[str]) -> str | None:
     """Why the log no longer contains what the witnessed checkpoint `doc` says; None if it
     does. The witness is checked with the trusted key, never with a key from the database."""
@@ -190,16 +198,57 @@ def verify(uow: UnitOfWork, trusted: Collection[str] | None = None) -> Verificat
 
     Checkpoints count only when signed by a key whose fingerprint is in `trusted` (given from
     outside the database); by default, the platform keys the master key proves its own."""
+    step = verify_step(uow, trusted)
+    assert step.result is not None  # no limit: one step walks the whole chain
+    return step.result
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a verification in steps: where it stands (`after`, the last row verified,
+    as (seq, hash)), how far (`total` rows in the log now, `reached` checkpoints whose rows
+    were walked) and, once finished, the same `Verification` as `verify`."""
+
+    after: tuple[int, str]
+    total: int
+    reached: int
+    result: Verification | None
+
+
+def verify_step(uow: UnitOfWork, trusted: Collection[str] | None = None, *,
+                after: tuple[int, str] = (0, GENESIS), rows: int | None = None) -> Step:
+    """Verify the next `rows` rows after `after` (all of them when None); when the walk
+    reaches the head (or a bad row), check every checkpoint too and give the result.
+
+    `verify` is this function in one step: a verification in steps applies exactly the same
+    rules. The checkpoints are checked at the end against the hashes stored at their rows,
+    which the walk has just recomputed."""
     anchor = tuple(sorted(trusted if trusted is not None
                           else signer().proven_fingerprints(uow)))
     checkpoints = uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
-    found = chain.walk(uow, {cp.seq for cp in checkpoints})
-    bad = found.bad or _bad_checkpoints(uow, checkpoints, found.hashes_at, found.count, anchor)
+    total = last_seq(uow)
+    found = chain.walk(uow, (), after=after, limit=rows)
+    done = found.bad is not None or rows is None or found.count < rows \
+        or found.last[0] >= total
+    reached = sum(1 for cp in checkpoints if cp.seq <= found.last[0])
+    if not done:
+        return Step(found.last, total, reached, None)
+    count = found.last[0]
+    if found.bad is not None:
+        result = Verification(False, count, len(checkpoints), found.bad[0], found.bad[1],
+                              anchor)
+        return Step(found.last, total, reached, result)
+    hashes_at = {seq: value for seq, value in uow.session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).where(
+            AuditEntry.seq.in_({cp.seq for cp in checkpoints})))}
+    bad = _bad_checkpoints(uow, checkpoints, hashes_at, count, anchor)
     if bad is not None:
-        return Verification(False, found.count, len(checkpoints), bad[0], bad[1], anchor)
-    covered = max((cp.seq for cp in checkpoints), default=0)
-    return Verification(True, found.count, len(checkpoints), trusted=anchor,
-                        uncovered=found.count - covered)
+        result = Verification(False, count, len(checkpoints), bad[0], bad[1], anchor)
+    else:
+        covered = max((cp.seq for cp in checkpoints), default=0)
+        result = Verification(True, count, len(checkpoints), trusted=anchor,
+                              uncovered=count - covered)
+    return Step(found.last, total, reached, result)
 
 
 def _bad_checkpoints(uow: UnitOfWork, checkpoints: Sequence[AuditCheckpoint],

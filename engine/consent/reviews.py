@@ -28,7 +28,8 @@ from engine.consent.policy import APPROVED, REJECTED
 from engine.db import UnitOfWork
 from engine.errors import NotFound
 from engine.identity.errors import PermissionDenied
-from engine.identity.service import Principal
+from engine.identity.roles import Role
+from engine.identity.service import Principal, require_role
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -75,6 +76,15 @@ def visible_review(uow: UnitOfWork, principal: Principal, review_id: int) -> Leg
     if review is None or not principal.works_for(review.organisation_id):
         raise NotFound("Revue juridique introuvable.", code="legal_review_not_found")
     return review
+
+
+def pending_reviews(uow: UnitOfWork, principal: Principal) -> list[LegalReview]:
+    """The legal reviews still waiting for an answer, oldest first, for the administration
+    console (ids, bases and dates only: the administrator reads no situation and cannot
+    answer; a reviewer of the organisation does, `answer_legal_review`)."""
+    require_role(principal, Role.ADMIN)
+    return list(uow.session.scalars(select(LegalReview).where(LegalReview.decision.is_(None))
+                                    .order_by(LegalReview.opened_at, LegalReview.id)))
 
 
 def reviews_of(uow: UnitOfWork, case: Case) -> list[LegalReview]:

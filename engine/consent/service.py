@@ -71,6 +71,7 @@ from engine.consent.reviews import (  # noqa: F401 - legal reviews are part of t
     answer_legal_review,
     describe_review,
     invoke_legal_basis,
+    pending_reviews,
     require_reviewer,
     reviews_of,
     visible_review,

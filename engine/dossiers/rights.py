@@ -306,6 +306,17 @@ def review_retention(uow: UnitOfWork, principal: Principal) -> RetentionSweep:
     return sweep_retention(uow, principal.actor, dry_run=True)
 
 
+def run_retention(uow: UnitOfWork, principal: Principal) -> RetentionSweep:
+    """Run the retention sweep now for an administrator (what `relais retention` does),
+    destroying every due case not held by a running instance. Audited by the sweep, plus
+    `admin.ops.retention_swept` naming who pressed the button. PermissionDenied otherwise."""
+    require_role(principal, Role.ADMIN)
+    sweep = sweep_retention(uow, principal.actor, dry_run=False)
+    audit.append(uow, principal.actor, "admin.ops.retention_swept", subject_type="retention",
+                 due=len(sweep.due), shredded=len(sweep.shredded), held=len(sweep.held))
+    return sweep
+
+
 def sweep_retention(uow: UnitOfWork, actor: Actor, *, dry_run: bool,
                     at: datetime | None = None) -> RetentionSweep:
     """Crypto-shred every case due (not held), or with `dry_run` only report them. Audited:

@@ -122,8 +122,11 @@ def _complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: An
     return instance
 
 
-def set_status(uow: UnitOfWork, principal: Principal, instance_id: int, action: str) -> Instance:
-    """suspend, resume or terminate (administrators, or the owning organisation's starter role)."""
+def set_status(uow: UnitOfWork, principal: Principal, instance_id: int, action: str,
+               reason: str | None = None) -> Instance:
+    """suspend, resume or terminate (administrators). `reason` is a code of
+    `engine.runtime.operations.REASONS` when given (the console requires one); it is
+    recorded in the audit row, never free text."""
     instance = visible_instance(uow, principal, instance_id)
     require_role(principal, Role.ADMIN)
     transitions = {"suspend": ({RUNNING}, SUSPENDED), "resume": ({SUSPENDED}, RUNNING),
@@ -139,8 +142,9 @@ def set_status(uow: UnitOfWork, principal: Principal, instance_id: int, action: 
     if target == TERMINATED:
         instance.ended_at = uow.now()
         loaded.workflow.cancel()
+    extra = {"reason": reason} if reason is not None else {}
     audit.append(uow, principal.actor, f"runtime.instance_{target}", subject_type="instance",
-                 subject_id=instance.id)
+                 subject_id=instance.id, **extra)
     if target == RUNNING:
         advance(uow, loaded, principal.actor)
     else:
