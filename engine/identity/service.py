@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.db import UnitOfWork
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.identity import throttle
 from engine.identity.errors import (
     AccountLocked,
@@ -35,6 +35,7 @@ from engine.identity.errors import (
     IdentityInvalid,
     InvalidToken,
     LoginThrottled,
+    PermissionDenied,
     SessionExpired,
 )
 from engine.identity.models import (
@@ -66,6 +67,7 @@ SECOND_FACTOR_WINDOW = timedelta(minutes=5)  # from the password to the code
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOKEN_AUDIT_INTERVAL = timedelta(hours=1)
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "rls_"  # noqa: S105 - a public marker, not a secret
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -200,6 +202,42 @@ def set_password(uow: UnitOfWork, actor: Actor, user: User, password: str) -> No
     audit.append(uow, actor, "identity.password_changed", subject_type="user", subject_id=user.id)
 
 
+def set_temporary_password(user: User, password: str) -> None:
+    """A password an administrator was shown: the user must replace it at next login. The
+    caller audits (a creation or a reset) — never with the value."""
+    _check_password_policy(password)
+    user.password_hash = _hasher.hash(password)
+    user.must_change_password = True
+
+
+def must_change_password(user: User) -> bool:
+    """The password was set by an administrator (shown to them once): the user chooses their
+    own before any session opens."""
+    return bool(user.must_change_password)
+
+
+def change_temporary_password(uow: UnitOfWork, user: User, password: str,
+                              confirmation: str) -> None:
+    """The user replaces the temporary password an administrator gave them (their password
+    was checked moments before, in the same login). Audited as the user's own change."""
+    problem = None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problem = ("password", f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} "
+                   "caractères.")
+    elif password_matches(user, password):
+        problem = ("password", "Choisissez un mot de passe différent du mot de passe "
+                   "provisoire.")
+    elif password != confirmation:
+        problem = ("confirmation", "Les deux mots de passe saisis ne sont pas identiques.")
+    if problem:
+        raise Invalid("Le mot de passe n'a pas été changé.",
+                      [{"field": problem[0], "message": problem[1]}])
+    user.password_hash = _hasher.hash(password)
+    user.must_change_password = False
+    audit.append(uow, Actor(user.id, user.username), "identity.password_changed",
+                 subject_type="user", subject_id=user.id, temporary_replaced=True)
+
+
 def password_matches(user: User, password: str) -> bool:
     try:
         return _hasher.verify(user.password_hash, password)
@@ -211,6 +249,8 @@ def grant_role(uow: UnitOfWork, actor: Actor, user: User, organisation: Organisa
                role: str) -> Membership:
     if role not in Role.__members__:
         raise IdentityInvalid(f"Rôle inconnu : {role}.")
+    _refuse_self(actor, user, "Vous ne pouvez pas vous attribuer un rôle : un autre "
+                              "administrateur doit le faire.")
     existing = uow.session.scalars(select(Membership).where(
         Membership.user_id == user.id, Membership.organisation_id == organisation.id,
         Membership.role == role)).first()
@@ -225,8 +265,15 @@ def grant_role(uow: UnitOfWork, actor: Actor, user: User, organisation: Organisa
     return membership
 
 
+def _refuse_self(actor: Actor, user: User, message: str) -> None:
+    """Nobody changes their own powers: a stolen session could otherwise keep them."""
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise PermissionDenied(message)
+
+
 def disable_user(uow: UnitOfWork, actor: Actor, user: User) -> None:
     """Disable an account: every session ends and every token is revoked, now."""
+    _refuse_self(actor, user, "Vous ne pouvez pas désactiver votre propre compte.")
     now = uow.now()
     user.active = False
     user.disabled_at = now
@@ -518,11 +565,14 @@ def authenticate_token(uow: UnitOfWork, raw: str) -> Principal:
     if user is None or not user.active:
         raise InvalidToken("Le compte de ce jeton est désactivé.")
     now = uow.now()
+    # The last use is shown to administrators: written at most once a minute, not per request.
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_PRECISION:
+        token.last_used_at = now
     # The audit keeps one "used" row per token and hour; every audited action names the token.
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_AUDIT_INTERVAL:
+    if token.use_audited_at is None or now - token.use_audited_at >= TOKEN_AUDIT_INTERVAL:
         audit.append(uow, Actor(user.id, user.username, via_token_id=token.id),
                      "identity.token_used", subject_type="api_token", subject_id=token.id)
-        token.last_used_at = now
+        token.use_audited_at = now
     uow.via_token_id = token.id
     return principal_for(user, via_token_id=token.id)
 
