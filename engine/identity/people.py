@@ -237,12 +237,15 @@ class TokenRow:
     organisations: list[str]
 
 
-def list_tokens(uow: UnitOfWork, principal: Principal, *, state: str = "") -> list[TokenRow]:
-    """Every token with its owner and the owner's organisations, newest first; `state`
-    `actifs` or `revoques` filters."""
+def list_tokens(uow: UnitOfWork, principal: Principal, *, state: str = "",
+                user_id: int | None = None) -> list[TokenRow]:
+    """Every token (of one account if `user_id`) with its owner and the owner's
+    organisations, newest first; `state` `actifs` or `revoques` filters."""
     require_role(principal, Role.ADMIN)
     stmt = select(ApiToken, User).join(User, User.id == ApiToken.user_id) \
         .order_by(ApiToken.id.desc())
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
     if state == "actifs":
         stmt = stmt.where(ApiToken.revoked_at.is_(None))
     elif state == "revoques":
@@ -259,6 +262,17 @@ def create_token(uow: UnitOfWork, principal: Principal, user_id: int,
         raise Invalid("Le jeton n'a pas été créé.", [_field(
             "name", "Le nom du jeton ne doit pas dépasser 120 caractères.")])
     return identity.create_token(uow, principal.actor, user, name)
+
+
+def create_token_for_login(uow: UnitOfWork, principal: Principal, username: str,
+                           name: str) -> tuple[ApiToken, str]:
+    """The tokens page's form: the account is typed by its login."""
+    require_role(principal, Role.ADMIN)
+    user = identity.find_user(uow, (username or "").strip().lower())
+    if user is None or not user.active:
+        raise Invalid("Le jeton n'a pas été créé.", [_field(
+            "username", "Aucun compte actif n'a cet identifiant.")])
+    return create_token(uow, principal, user.id, name)
 
 
 def revoke_token(uow: UnitOfWork, principal: Principal, token_id: int) -> ApiToken:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+import pyotp
 import pytest
 from helpers import as_admin, csrf_from, login
 from sqlalchemy import func, select
@@ -268,3 +269,44 @@ def test_a_token_created_here_is_shown_once_its_use_listed_and_its_revocation_fi
         .status_code == 404
     actions = _actions_since(db, seq)
     assert actions[0] == "identity.token_created" and "identity.token_revoked" in actions
+
+
+def test_a_token_is_created_from_the_tokens_page_for_a_typed_login(admin_client, db):
+    unknown = _post(admin_client, "/admin/jetons", "/admin/jetons", username="personne",
+                    name="Logiciel")
+    html = unknown.get_data(as_text=True)
+    assert unknown.status_code == 422 and 'id="username-err"' in html
+    assert "Aucun compte actif" in html and 'value="personne"' in html
+    created = _post(admin_client, "/admin/jetons", "/admin/jetons", username="demo-asso",
+                    name="Logiciel de l'association")
+    clear = TOKEN_RE.search(created.get_data(as_text=True)).group(1)
+    assert created.status_code == 201
+    assert clear not in admin_client.get("/admin/jetons").get_data(as_text=True)
+    with transaction(db) as uow:
+        assert identity.authenticate_token(uow, clear).username == "demo-asso"
+
+
+def test_a_new_administrator_replaces_the_password_then_enrols_and_lands_on_the_console(
+        admin_client, app, clock):
+    created = _post(admin_client, "/admin/utilisateurs/nouveau", "/admin/utilisateurs/nouveau",
+                    username="admin2", display_name="Deuxième administratrice",
+                    organisation="plateforme-demo", role="ADMIN")
+    temporary = TEMPORARY_RE.search(created.get_data(as_text=True)).group(1)
+    other = app.test_client()
+    assert login(other, "admin2", temporary).headers["Location"] \
+        == "/connexion/nouveau-mot-de-passe"
+    # The second factor cannot be reached before the password is replaced.
+    assert other.get("/connexion/activer-2fa").headers["Location"] == "/connexion"
+    login(other, "admin2", temporary)
+    form = other.get("/connexion/nouveau-mot-de-passe").get_data(as_text=True)
+    done = other.post("/connexion/nouveau-mot-de-passe", data={
+        "csrf_token": csrf_from(form), "password": NEW_PASSWORD, "confirmation": NEW_PASSWORD})
+    assert done.headers["Location"] == "/connexion/activer-2fa"
+    assert other.get("/admin/").status_code == 302  # no session yet
+    html = other.get("/connexion/activer-2fa").get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1)
+    response = other.post("/connexion/activer-2fa", data={
+        "code": pyotp.TOTP(secret.replace(" ", "")).at(clock.now()),
+        "csrf_token": csrf_from(html)})
+    assert response.headers["Location"] == "/admin/"
+    assert other.get("/admin/").status_code == 200

@@ -80,7 +80,7 @@ def user(user_id: int) -> Any:
 def _user_page(user_id: int, *, status: int = 200, shown: dict[str, Any] | None = None,
                refused: str | None = None, errors: dict[str, str] | None = None) -> Any:
     account: User = people.get_user(uow(), g.principal, user_id)
-    tokens = [row for row in people.list_tokens(uow(), g.principal) if row.owner.id == user_id]
+    tokens = people.list_tokens(uow(), g.principal, user_id=user_id)
     return render_template("admin/utilisateurs_fiche.html", account=account, tokens=tokens,
                            shown=shown, refused=refused, errors=errors or {},
                            is_self=account.id == g.principal.user_id,
@@ -159,10 +159,30 @@ def create_token(user_id: int) -> Any:
 
 @bp.get("/jetons")
 def tokens() -> Any:
+    return _tokens_page()
+
+
+def _tokens_page(status: int = 200, *, refused: str | None = None,
+                 errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                 created: dict[str, Any] | None = None) -> Any:
     state = request.args.get("etat", "")
     rows = people.list_tokens(uow(), g.principal, state=state)
     return render_template("admin/jetons.html", tokens=rows, state=state,
-                           states=TOKEN_STATES)
+                           states=TOKEN_STATES, refused=refused, errors=errors or {},
+                           values=values or {}, created=created), status
+
+
+@bp.post("/jetons")
+def create_token_for_login() -> Any:
+    values = {"username": request.form.get("username", ""),
+              "name": request.form.get("name", "")}
+    try:
+        token, clear = people.create_token_for_login(uow(), g.principal, **values)
+    except RelaisError as exc:
+        return _tokens_page(exc.status, values=values, **_refused(exc))
+    token_id = token.id
+    uow().commit()
+    return _tokens_page(201, created={"token": clear, "token_id": token_id})
 
 
 @bp.post("/jetons/<int:token_id>/revocation")
