@@ -31,10 +31,14 @@ def _figures() -> list[dict[str, Any]]:
     """(label, number, link) rows; a link only to a section that exists."""
     counted = people.counts(uow(), g.principal)
     incidents = len(runtime_queries.open_incidents(uow(), g.principal))
-    rows = [("Incidents ouverts", incidents, "admin_ops.incidents"),
-            ("Comptes actifs", counted["active_users"], "admin_people.users"),
-            ("Comptes désactivés", counted["disabled_users"], "admin_people.users"),
-            ("Jetons d'API en service", counted["live_tokens"], "admin_people.tokens")]
+    rows = [("Incidents ouverts", incidents, "admin_ops.incidents", {}),
+            ("Comptes actifs", counted["active_users"], "admin_people.users",
+             {"etat": "actifs"}),
+            ("Comptes désactivés", counted["disabled_users"], "admin_people.users",
+             {"etat": "desactives"}),
+            ("Jetons d'API en service", counted["live_tokens"], "admin_people.tokens",
+             {"etat": "actifs"})]
     return [{"label": label, "value": value,
-             "url": url_for(endpoint) if endpoint in current_app.view_functions else None}
-            for label, value, endpoint in rows]
+             "url": url_for(endpoint, **args) if endpoint in current_app.view_functions
+             else None}
+            for label, value, endpoint, args in rows]
