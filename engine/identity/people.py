@@ -15,7 +15,6 @@ Every change is audited in the caller's unit of work.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,14 +23,13 @@ from sqlalchemy import func, or_, select, update
 from engine.audit import service as audit
 from engine.db import UnitOfWork
 from engine.errors import Invalid, NotFound
+from engine.identity import passwords
 from engine.identity import service as identity
 from engine.identity.errors import IdentityInvalid, PermissionDenied
 from engine.identity.models import ApiToken, Membership, Organisation, User, UserSession
 from engine.identity.principal import Principal, require_role
 from engine.identity.roles import ROLE_LABELS, Role
 
-# No 0/O, 1/l/I: the administrator reads the temporary password out or copies it.
-TEMPORARY_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Why a second factor is reset. The audit log keeps the code: it is append-only and holds
 # ids and codes, never free text (which could carry personal data it could never erase).
 SECOND_FACTOR_REASONS = {
@@ -130,7 +128,7 @@ def create_user(uow: UnitOfWork, principal: Principal, *, username: str, display
     if errors:
         raise Invalid("Le compte n'a pas été créé : corrigez les champs signalés.", errors)
     assert org is not None
-    password = temporary_password()
+    password = passwords.temporary_password()
     user = identity.create_user(uow, principal.actor, username=username,
                                 display_name=display_name.strip(), password=password)
     user.must_change_password = True  # shown once to the administrator: temporary
@@ -200,8 +198,8 @@ def reset_password(uow: UnitOfWork, principal: Principal, user_id: int) -> str:
                  "passe ici : un autre administrateur doit le faire.")
     if not user.active:
         raise IdentityInvalid("Ce compte est désactivé : réactivez-le d'abord.")
-    password = temporary_password()
-    identity.set_temporary_password(user, password)
+    password = passwords.temporary_password()
+    passwords.set_temporary_password(user, password)
     user.failed_logins, user.last_failed_at, user.locked_until = 0, None, None
     ended = _end_sessions(uow, user, "password_reset")
     audit.append(uow, principal.actor, "identity.password_reset", subject_type="user",
@@ -285,12 +283,6 @@ def revoke_token(uow: UnitOfWork, principal: Principal, token_id: int) -> ApiTok
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def temporary_password() -> str:
-    """Four groups of four unambiguous characters (about 92 bits): typed once, then replaced."""
-    return "-".join("".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(4))
-                    for _ in range(4))
-
 
 def _field(name: str, message: str) -> dict[str, str]:
     return {"field": name, "message": message}

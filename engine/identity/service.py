@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM, Actor
 from engine.db import UnitOfWork
-from engine.errors import Conflict, Invalid, NotFound
+from engine.errors import Conflict, NotFound
 from engine.identity import throttle
 from engine.identity.errors import (
     AccountLocked,
@@ -200,42 +200,6 @@ def set_password(uow: UnitOfWork, actor: Actor, user: User, password: str) -> No
     _check_password_policy(password)
     user.password_hash = _hasher.hash(password)
     audit.append(uow, actor, "identity.password_changed", subject_type="user", subject_id=user.id)
-
-
-def set_temporary_password(user: User, password: str) -> None:
-    """A password an administrator was shown: the user must replace it at next login. The
-    caller audits (a creation or a reset) — never with the value."""
-    _check_password_policy(password)
-    user.password_hash = _hasher.hash(password)
-    user.must_change_password = True
-
-
-def must_change_password(user: User) -> bool:
-    """The password was set by an administrator (shown to them once): the user chooses their
-    own before any session opens."""
-    return bool(user.must_change_password)
-
-
-def change_temporary_password(uow: UnitOfWork, user: User, password: str,
-                              confirmation: str) -> None:
-    """The user replaces the temporary password an administrator gave them (their password
-    was checked moments before, in the same login). Audited as the user's own change."""
-    problem = None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problem = ("password", f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} "
-                   "caractères.")
-    elif password_matches(user, password):
-        problem = ("password", "Choisissez un mot de passe différent du mot de passe "
-                   "provisoire.")
-    elif password != confirmation:
-        problem = ("confirmation", "Les deux mots de passe saisis ne sont pas identiques.")
-    if problem:
-        raise Invalid("Le mot de passe n'a pas été changé.",
-                      [{"field": problem[0], "message": problem[1]}])
-    user.password_hash = _hasher.hash(password)
-    user.must_change_password = False
-    audit.append(uow, Actor(user.id, user.username), "identity.password_changed",
-                 subject_type="user", subject_id=user.id, temporary_replaced=True)
 
 
 def password_matches(user: User, password: str) -> bool:

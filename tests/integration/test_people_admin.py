@@ -13,7 +13,7 @@ from engine.audit import service as audit
 from engine.audit.models import AuditEntry
 from engine.audit.service import SYSTEM
 from engine.errors import Invalid, NotFound
-from engine.identity import people
+from engine.identity import passwords, people
 from engine.identity import service as identity
 from engine.identity.errors import IdentityInvalid, InvalidToken, PermissionDenied
 from engine.identity.models import UserSession
@@ -55,7 +55,7 @@ def test_a_created_account_has_its_membership_and_a_temporary_password(uow, admi
     assert user.username == "nouvelle.is" and user.display_name == "Ana"
     assert [(m.organisation.slug, m.role) for m in user.memberships] == [("asso-iscg-demo",
                                                                           "IS")]
-    assert user.must_change_password and identity.must_change_password(user)
+    assert user.must_change_password and passwords.must_change_password(user)
     assert len(created.temporary_password) == 19
     assert identity.password_matches(user, created.temporary_password)
     assert created.temporary_password not in user.password_hash
@@ -196,10 +196,10 @@ def test_a_password_reset_gives_a_temporary_password_and_ends_sessions(uow, admi
     for new, again, field in (("court", "court", "password"), (password, password, "password"),
                               ("un-nouveau-mot-de-passe", "autre-chose-encore", "confirmation")):
         with pytest.raises(Invalid) as refused:
-            identity.change_temporary_password(uow, user, new, again)
+            passwords.change_temporary_password(uow, user, new, again)
         assert refused.value.errors[0]["field"] == field
     assert user.must_change_password
-    identity.change_temporary_password(uow, user, "un-nouveau-mot-de-passe",
+    passwords.change_temporary_password(uow, user, "un-nouveau-mot-de-passe",
                                        "un-nouveau-mot-de-passe")
     assert not user.must_change_password
     assert identity.password_matches(user, "un-nouveau-mot-de-passe")

@@ -9,6 +9,7 @@ from apiflask import APIBlueprint
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from engine.errors import Invalid
+from engine.identity import passwords
 from engine.identity import service as identity
 from engine.identity.errors import AuthenticationFailed
 from engine.identity.models import User
@@ -72,7 +73,7 @@ def login() -> Any:
         retry = getattr(exc, "retry_after", None)
         return page, status, ({"Retry-After": str(retry)} if retry else {})
     _end_previous_session()
-    if identity.must_change_password(user) or identity.needs_second_factor(user):
+    if passwords.must_change_password(user) or identity.needs_second_factor(user):
         uow().commit()
         session.clear()
         session["pending_uid"], session["pending_at"] = user.id, int(uow().now().timestamp())
@@ -85,7 +86,7 @@ def login() -> Any:
 
 def _next_login_step(user: User) -> str:
     """After the password: replace a temporary password, then the administrators' TOTP."""
-    if identity.must_change_password(user):
+    if passwords.must_change_password(user):
         return "ui.change_password"
     return "ui.second_factor" if identity.totp_enrolled(user) else "ui.enrol_totp"
 
@@ -102,12 +103,12 @@ def _after_second_factor(user: User) -> Any:
 def change_password() -> Any:
     """The password an administrator gave is temporary: the user chooses theirs now."""
     user = _pending_user()
-    if user is None or not identity.must_change_password(user):
+    if user is None or not passwords.must_change_password(user):
         return _restart_login()
     if request.method == "GET":
         return render_template("mot_de_passe_provisoire.html", errors={})
     try:
-        identity.change_temporary_password(uow(), user, request.form.get("password", ""),
+        passwords.change_temporary_password(uow(), user, request.form.get("password", ""),
                                            request.form.get("confirmation", ""))
     except Invalid as exc:
         uow().rollback()
@@ -141,7 +142,7 @@ def _pending_user() -> User | None:
 @bp.route("/connexion/code", methods=["GET", "POST"])
 def second_factor() -> Any:
     user = _pending_user()
-    if user is None or not identity.totp_enrolled(user) or identity.must_change_password(user):
+    if user is None or not identity.totp_enrolled(user) or passwords.must_change_password(user):
         return _restart_login()
     if request.method == "GET":
         return render_template("totp.html")
@@ -156,7 +157,7 @@ def second_factor() -> Any:
 @bp.route("/connexion/activer-2fa", methods=["GET", "POST"])
 def enrol_totp() -> Any:
     user = _pending_user()
-    if user is None or identity.totp_enrolled(user) or identity.must_change_password(user):
+    if user is None or identity.totp_enrolled(user) or passwords.must_change_password(user):
         return _restart_login()
     secret = identity.pending_totp_secret(uow(), user)
     if secret is None or (request.method == "GET" and request.args.get("nouveau")):
