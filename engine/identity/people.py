@@ -40,6 +40,7 @@ SECOND_FACTOR_REASONS = {
     "autre": "Autre raison, vérifiée avec la personne",
 }
 STATES = {"actifs": True, "desactives": False}
+LIST_LIMIT = 200  # rows of a listing; past it the page asks to narrow the search
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def list_users(uow: UnitOfWork, principal: Principal, *, text: str = "",
         stmt = stmt.where(User.id.in_(member))
     if state in STATES:
         stmt = stmt.where(User.active.is_(STATES[state]))
-    return list(uow.session.scalars(stmt))
+    return list(uow.session.scalars(stmt.limit(LIST_LIMIT)))
 
 
 def get_user(uow: UnitOfWork, principal: Principal, user_id: int) -> User:
@@ -190,6 +191,14 @@ def enable(uow: UnitOfWork, principal: Principal, user_id: int) -> User:
     return user
 
 
+def unlock(uow: UnitOfWork, principal: Principal, user_id: int) -> User:
+    """Lift the lock that second-factor failures put on an account (audited)."""
+    user = get_user(uow, principal, user_id)
+    if user.locked_until is not None or user.failed_logins:
+        identity.unlock_user(uow, principal.actor, user)
+    return user
+
+
 def reset_password(uow: UnitOfWork, principal: Principal, user_id: int) -> str:
     """A new temporary password (returned once), to change at the next login; the account's
     sessions end and its lock is lifted. API tokens are not touched."""
@@ -248,6 +257,7 @@ def list_tokens(uow: UnitOfWork, principal: Principal, *, state: str = "",
         stmt = stmt.where(ApiToken.revoked_at.is_(None))
     elif state == "revoques":
         stmt = stmt.where(ApiToken.revoked_at.is_not(None))
+    stmt = stmt.limit(LIST_LIMIT)
     return [TokenRow(token, owner, sorted({m.organisation.name for m in owner.memberships}))
             for token, owner in uow.session.execute(stmt)]
 

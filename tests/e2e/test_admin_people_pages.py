@@ -50,8 +50,10 @@ def _posts(db) -> list[tuple[str, dict[str, str]]]:
             (f"{base}/roles", {"organisation": "plateforme-demo", "role": "ADMIN"}),
             (f"{base}/roles/1/retrait", {}), (f"{base}/desactivation", {}),
             (f"{base}/reactivation", {}), (f"{base}/mot-de-passe", {}),
+            (f"{base}/deverrouillage", {}),
             (f"{base}/second-facteur", {"reason": "appareil_perdu"}),
-            (f"{base}/jetons", {"name": "vol"}), ("/admin/jetons/1/revocation", {})]
+            (f"{base}/jetons", {"name": "vol"}), ("/admin/jetons/1/revocation", {}),
+            ("/admin/jetons", {"username": "demo-is", "name": "vol"})]
 
 
 def _post(client, path: str, page: str = "/admin/utilisateurs", **data):

@@ -266,3 +266,25 @@ def test_token_last_use_is_written_once_a_minute_and_audited_once_an_hour(uow, a
     assert _actions(uow, seq)[-1] == "identity.token_revoked"
     with pytest.raises(NotFound):
         people.revoke_token(uow, admin, 999_999)
+
+
+def test_an_administrator_unlocks_an_account_locked_by_code_failures(uow, admin, clock):
+    user = identity.get_user(uow, "demo-is")
+    user.failed_logins = identity.LOCK_AFTER
+    user.locked_until = clock.now() + identity.LOCK_DURATION
+    seq = audit.last_seq(uow)
+    people.unlock(uow, admin, user.id)
+    assert user.locked_until is None and user.failed_logins == 0
+    assert _actions(uow, seq) == ["identity.account_unlocked"]
+    people.unlock(uow, admin, user.id)  # nothing to lift: nothing audited
+    assert _actions(uow, seq) == ["identity.account_unlocked"]
+    with pytest.raises(PermissionDenied):
+        people.unlock(uow, _principal(uow, "demo-is2"), user.id)
+
+
+def test_listings_stop_at_their_limit(uow, admin, monkeypatch):
+    monkeypatch.setattr(people, "LIST_LIMIT", 3)
+    assert len(people.list_users(uow, admin)) == 3
+    for _ in range(4):
+        identity.create_token(uow, SYSTEM, identity.get_user(uow, "demo-is"), "robot")
+    assert len(people.list_tokens(uow, admin)) == 3

@@ -51,7 +51,8 @@ def users() -> Any:
               "state": request.args.get("etat", "")}
     rows = people.list_users(uow(), g.principal, **wanted)
     return render_template("admin/utilisateurs.html", users=rows, wanted=wanted,
-                           states=STATE_CHOICES, role_labels=ROLE_LABELS, **_choices())
+                           states=STATE_CHOICES, role_labels=ROLE_LABELS,
+                           limit=people.LIST_LIMIT, **_choices())
 
 
 @bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])
@@ -124,6 +125,12 @@ def enable(user_id: int) -> Any:
                 "Compte réactivé. Ses anciens jetons restent révoqués.")
 
 
+@bp.post("/utilisateurs/<int:user_id>/deverrouillage")
+def unlock(user_id: int) -> Any:
+    return _act(user_id, lambda: people.unlock(uow(), g.principal, user_id),
+                "Compte déverrouillé.")
+
+
 @bp.post("/utilisateurs/<int:user_id>/mot-de-passe")
 def reset_password(user_id: int) -> Any:
     try:
@@ -168,8 +175,8 @@ def _tokens_page(status: int = 200, *, refused: str | None = None,
     state = request.args.get("etat", "")
     rows = people.list_tokens(uow(), g.principal, state=state)
     return render_template("admin/jetons.html", tokens=rows, state=state,
-                           states=TOKEN_STATES, refused=refused, errors=errors or {},
-                           values=values or {}, created=created), status
+                           states=TOKEN_STATES, limit=people.LIST_LIMIT, refused=refused,
+                           errors=errors or {}, values=values or {}, created=created), status
 
 
 @bp.post("/jetons")
