@@ -100,6 +100,10 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when an administrator created the account or reset its password: the password was
+    # shown once to the administrator, so the user must choose their own at next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user",
                                                          lazy="selectin")
@@ -130,7 +134,10 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Written at most once a minute (shown to administrators); the audit keeps one "used" row
+    # per token and hour, dated by `use_audited_at`.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    use_audited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -35,6 +35,7 @@ from engine.identity.errors import (
     IdentityInvalid,
     InvalidToken,
     LoginThrottled,
+    PermissionDenied,
     SessionExpired,
 )
 from engine.identity.models import (
@@ -66,6 +67,7 @@ SECOND_FACTOR_WINDOW = timedelta(minutes=5)  # from the password to the code
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOKEN_AUDIT_INTERVAL = timedelta(hours=1)
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "rls_"  # noqa: S105 - a public marker, not a secret
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -211,6 +213,8 @@ def grant_role(uow: UnitOfWork, actor: Actor, user: User, organisation: Organisa
                role: str) -> Membership:
     if role not in Role.__members__:
         raise IdentityInvalid(f"Rôle inconnu : {role}.")
+    _refuse_self(actor, user, "Vous ne pouvez pas vous attribuer un rôle : un autre "
+                              "administrateur doit le faire.")
     existing = uow.session.scalars(select(Membership).where(
         Membership.user_id == user.id, Membership.organisation_id == organisation.id,
         Membership.role == role)).first()
@@ -225,8 +229,15 @@ def grant_role(uow: UnitOfWork, actor: Actor, user: User, organisation: Organisa
     return membership
 
 
+def _refuse_self(actor: Actor, user: User, message: str) -> None:
+    """Nobody changes their own powers: a stolen session could otherwise keep them."""
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise PermissionDenied(message)
+
+
 def disable_user(uow: UnitOfWork, actor: Actor, user: User) -> None:
     """Disable an account: every session ends and every token is revoked, now."""
+    _refuse_self(actor, user, "Vous ne pouvez pas désactiver votre propre compte.")
     now = uow.now()
     user.active = False
     user.disabled_at = now
@@ -518,11 +529,14 @@ def authenticate_token(uow: UnitOfWork, raw: str) -> Principal:
     if user is None or not user.active:
         raise InvalidToken("Le compte de ce jeton est désactivé.")
     now = uow.now()
+    # The last use is shown to administrators: written at most once a minute, not per request.
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_PRECISION:
+        token.last_used_at = now
     # The audit keeps one "used" row per token and hour; every audited action names the token.
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_AUDIT_INTERVAL:
+    if token.use_audited_at is None or now - token.use_audited_at >= TOKEN_AUDIT_INTERVAL:
         audit.append(uow, Actor(user.id, user.username, via_token_id=token.id),
                      "identity.token_used", subject_type="api_token", subject_id=token.id)
-        token.last_used_at = now
+        token.use_audited_at = now
     uow.via_token_id = token.id
     return principal_for(user, via_token_id=token.id)
 

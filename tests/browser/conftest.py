@@ -155,8 +155,8 @@ def admin(new_page, clock) -> Watched:
     secret = page.inner_text(".secret").replace(" ", "")
     page.fill("#code", pyotp.TOTP(secret).at(clock.now()))
     page.click("form.formulaire button[type=submit]")
-    page.wait_for_url(watched.url("/"))
-    assert "Bonjour" in page.inner_text("h1")
+    page.wait_for_url(watched.url("/admin/"))  # administrators land on the console
+    assert page.inner_text("h1") == "Administration"
     return watched
 
 

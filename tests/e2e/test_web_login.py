@@ -178,7 +178,8 @@ def test_admin_enrols_totp_then_needs_a_code_at_every_login(client, clock, db):
     totp = pyotp.TOTP(secret)
     response = client.post("/connexion/activer-2fa",
                            data={"code": totp.at(clock.now()), "csrf_token": csrf_from(html)})
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    # An administrator who asked for no other page lands on the administration console.
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
     home = client.get("/").get_data(as_text=True)
     assert "Administratrice (démo)" in home and "Administrateur de la plateforme" in home
     _logout(client)
@@ -196,7 +197,7 @@ def test_admin_enrols_totp_then_needs_a_code_at_every_login(client, clock, db):
     assert client.get("/").status_code == 302
     response = client.post("/connexion/code",
                            data={"code": totp.at(clock.now()), "csrf_token": csrf_from(page)})
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
     assert "Administratrice (démo)" in client.get("/").get_data(as_text=True)
 
 

@@ -8,7 +8,9 @@ import segno
 from apiflask import APIBlueprint
 from flask import flash, g, redirect, render_template, request, session, url_for
 
+from engine.errors import Invalid
 from engine.figures.service import FIGURES_ROLES
+from engine.identity import passwords
 from engine.identity import service as identity
 from engine.identity.errors import AuthenticationFailed
 from engine.identity.models import User
@@ -72,16 +74,54 @@ def login() -> Any:
         retry = getattr(exc, "retry_after", None)
         return page, status, ({"Retry-After": str(retry)} if retry else {})
     _end_previous_session()
-    if identity.needs_second_factor(user):
+    if passwords.must_change_password(user) or identity.needs_second_factor(user):
         uow().commit()
         session.clear()
         session["pending_uid"], session["pending_at"] = user.id, int(uow().now().timestamp())
         session["pending_next"] = next_url
-        target = "ui.second_factor" if identity.totp_enrolled(user) else "ui.enrol_totp"
-        return redirect(url_for(target))
+        return redirect(url_for(_next_login_step(user)))
     sid = identity.open_session(uow(), user)
     uow().commit()
     return start_session(user.id, sid, next_url)
+
+
+def _next_login_step(user: User) -> str:
+    """After the password: replace a temporary password, then the administrators' TOTP."""
+    if passwords.must_change_password(user):
+        return "ui.change_password"
+    return "ui.second_factor" if identity.totp_enrolled(user) else "ui.enrol_totp"
+
+
+def _after_second_factor(user: User) -> Any:
+    """An administrator who gave no other destination lands on the administration console."""
+    sid = identity.open_session(uow(), user)
+    uow().commit()
+    return start_session(user.id, sid,
+                         session.get("pending_next") or url_for("admin_home.home"))
+
+
+@bp.route("/connexion/nouveau-mot-de-passe", methods=["GET", "POST"])
+def change_password() -> Any:
+    """The password an administrator gave is temporary: the user chooses theirs now."""
+    user = _pending_user()
+    if user is None or not passwords.must_change_password(user):
+        return _restart_login()
+    if request.method == "GET":
+        return render_template("mot_de_passe_provisoire.html", errors={})
+    try:
+        passwords.change_temporary_password(uow(), user, request.form.get("password", ""),
+                                           request.form.get("confirmation", ""))
+    except Invalid as exc:
+        uow().rollback()
+        errors = {e["field"]: e["message"] for e in exc.errors}
+        return render_template("mot_de_passe_provisoire.html", errors=errors), exc.status
+    if identity.needs_second_factor(user):
+        uow().commit()
+        session["pending_at"] = int(uow().now().timestamp())  # a fresh window for the code
+        return redirect(url_for(_next_login_step(user)))
+    sid = identity.open_session(uow(), user)
+    uow().commit()
+    return start_session(user.id, sid, session.get("pending_next"))
 
 
 def _end_previous_session() -> None:
@@ -103,7 +143,7 @@ def _pending_user() -> User | None:
 @bp.route("/connexion/code", methods=["GET", "POST"])
 def second_factor() -> Any:
     user = _pending_user()
-    if user is None or not identity.totp_enrolled(user):
+    if user is None or not identity.totp_enrolled(user) or passwords.must_change_password(user):
         return _restart_login()
     if request.method == "GET":
         return render_template("totp.html")
@@ -112,15 +152,13 @@ def second_factor() -> Any:
     except AuthenticationFailed as exc:
         uow().commit()
         return render_template("totp.html", error=exc.message), 401
-    sid = identity.open_session(uow(), user)
-    uow().commit()
-    return start_session(user.id, sid, session.get("pending_next"))
+    return _after_second_factor(user)
 
 
 @bp.route("/connexion/activer-2fa", methods=["GET", "POST"])
 def enrol_totp() -> Any:
     user = _pending_user()
-    if user is None or identity.totp_enrolled(user):
+    if user is None or identity.totp_enrolled(user) or passwords.must_change_password(user):
         return _restart_login()
     secret = identity.pending_totp_secret(uow(), user)
     if secret is None or (request.method == "GET" and request.args.get("nouveau")):
@@ -132,9 +170,7 @@ def enrol_totp() -> Any:
         except AuthenticationFailed as exc:
             uow().commit()
             return _enrol_page(user, secret, exc.message), 401
-        sid = identity.open_session(uow(), user)
-        uow().commit()
-        return start_session(user.id, sid, session.get("pending_next"))
+        return _after_second_factor(user)
     return _enrol_page(user, secret)
 
 
