@@ -157,9 +157,6 @@ export function relaisGroups(element, injector) {
 
 // Relais' groups go right after « Général » (name and id), before documentation and the rest.
 function RelaisPropertiesProvider(propertiesPanel, injector, eventBus) {
-  propertiesPanel.registerProvider(LOW_PRIORITY, this);
-  loadCatalogue(() => eventBus.fire('propertiesPanel.providersChanged'));
-
   this.getGroups = function(element) {
     return function(groups) {
       const added = relaisGroups(element, injector);
@@ -168,6 +165,8 @@ function RelaisPropertiesProvider(propertiesPanel, injector, eventBus) {
       return groups;
     };
   };
+  propertiesPanel.registerProvider(LOW_PRIORITY, this); // needs getGroups already
+  loadCatalogue(() => eventBus.fire('propertiesPanel.providersChanged'));
 }
 
 RelaisPropertiesProvider.$inject = [ 'propertiesPanel', 'injector', 'eventBus' ];

@@ -1,0 +1,149 @@
+"""The modeler's properties panel in a real browser: what Relais executes is set without
+touching XML (form, connector parameters, scripts, conditions), in French, accessibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from browser.accessibility import axe_problems
+from engine.audit.service import SYSTEM
+from engine.runtime import service as runtime
+from engine.runtime.models import Deployment, DeploymentFile
+
+HERE = Path(__file__).parent
+DIAGRAM = HERE / "modeleur_proprietes.bpmn"
+PROCESS = "suivi_presence"
+
+
+def _deploy_fixture(db) -> None:
+    with db.unit_of_work() as uow:
+        runtime.deploy(uow, SYSTEM, {"modeleur_proprietes.bpmn": DIAGRAM.read_bytes()},
+                       source="cli")
+        uow.commit()
+
+
+def _open_modeler(admin) -> object:
+    page = admin.page
+    page.goto(admin.url(f"/admin/protocoles/{PROCESS}/modifier"))
+    page.wait_for_selector("#etat:has-text('Diagramme chargé')")
+    return page
+
+
+def _select(page, element_id: str, click: bool = True) -> None:
+    if click:
+        page.locator(f'#canevas .djs-element[data-element-id="{element_id}"]').click()
+    else:  # a thin connection: selected as a click on it would
+        page.evaluate("id => window.RelaisModeleur.get('selection').select("
+                      "window.RelaisModeleur.get('elementRegistry').get(id))", element_id)
+    page.wait_for_function(
+        "id => window.RelaisModeleur.get('selection').get().map(e => e.id).includes(id)",
+        arg=element_id)
+
+
+def _group(page, group_id: str):
+    """The properties panel's group, opened."""
+    group = page.locator(f"#proprietes [data-group-id='group-{group_id}']")
+    group.wait_for()
+    if not group.locator(".bio-properties-panel-group-entries.open").count():
+        group.locator(".bio-properties-panel-group-header").first.click()
+    return group
+
+
+def _deployed_xml(db) -> str:
+    with db.unit_of_work() as uow:
+        newest = runtime.latest_version(uow, PROCESS)
+        deployment = uow.session.get(Deployment, newest.deployment_id)
+        return uow.session.scalars(select(DeploymentFile.content).where(
+            DeploymentFile.deployment_id == deployment.id,
+            DeploymentFile.name == DIAGRAM.name)).one().decode()
+
+
+def publish_from_modeler(page) -> str:
+    """Makes what the modeler shows the version users start (today « Déployer »)."""
+    page.click("#deployer")
+    page.wait_for_selector("#etat.message-ok")
+    return page.inner_text("#etat")
+
+
+def test_form_and_connector_parameter_changed_in_the_panel_reach_the_users(
+        admin, user_page, db, axe_source):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+
+    _select(page, "saisir")
+    group = _group(page, "relais-formulaire")
+    form = group.locator("[data-entry-id='relais-formulaire-fichier'] select")
+    assert form.input_value() == "cm_presence.json"
+    form.select_option("vc_relance.json")
+    page.wait_for_function("() => window.RelaisModeleur.get('elementRegistry').get('saisir')"
+                           ".businessObject.extensionElements.values[0].properties[0].value"
+                           " === 'vc_relance.json'")
+    group.get_by_role("button", name="Afficher l'aperçu du formulaire").click()
+    preview = group.locator(".apercu-formulaire")
+    preview.wait_for()
+    assert "Relance faite par" in preview.inner_text()
+    assert preview.locator("fieldset[disabled]").count() == 1
+    role = group.locator("[data-entry-id='relais-tache-role'] select")
+    assert role.input_value() == "IS"
+    assert axe_problems(page, axe_source) == []
+
+    _select(page, "echeance")
+    connector = _group(page, "relais-connecteur")
+    assert connector.locator("select").first.input_value() == "relais/due_date"
+    assert "jours ouvrés" in connector.inner_text()
+    parameters = _group(page, "relais-parametres")
+    item = parameters.locator(".bio-properties-panel-list-item").first
+    assert "working_days (obligatoire)" in item.inner_text()
+    item.locator(".bio-properties-panel-collapsible-entry-header").click()
+    value = item.locator("[data-entry-id='relais-parametre-0-valeur'] input")
+    assert value.input_value() == "5"
+    value.fill("10")
+    value.press("Tab")
+    page.wait_for_function(
+        "() => window.RelaisModeleur.get('elementRegistry').get('echeance').businessObject"
+        ".extensionElements.values[0].parameterList.parameters[0].value === '10'")
+    assert "Nombre de jours ouvrés" in item.inner_text()
+    assert axe_problems(page, axe_source) == []
+
+    assert "version 2" in publish_from_modeler(page)
+    xml = _deployed_xml(db)
+    assert '<spiffworkflow:property name="formJsonSchemaFilename" value="vc_relance.json"' in xml
+    assert '<spiffworkflow:parameter id="working_days" type="int" value="10"' in xml
+    assert "cm_presence.json" not in xml
+    admin.assert_clean()
+
+    social_worker = user_page("demo-is")
+    work = social_worker.page
+    work.goto(social_worker.url("/protocoles"))
+    work.get_by_role("button", name="Lancer Suivi de présence").click()
+    work.wait_for_url("**/taches/*")
+    task = work.inner_text("main")
+    assert "Relance faite par" in task and "Au rendez-vous" not in task
+    social_worker.assert_clean()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_invalid_script_shows_the_french_problem_next_to_the_field(admin, db):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    _select(page, "preparer")
+    group = _group(page, "relais-script")
+    check = group.locator("#relais-script-verification")
+    check.locator("text=Script accepté.").wait_for()
+    source = group.locator("[data-entry-id='relais-script-source'] textarea")
+    source.fill("import os\nrelances = 0")
+    check.locator("text=Expression refusée").wait_for()
+    assert "relais-erreur" in check.get_attribute("class")
+    assert check.get_attribute("role") == "status"
+
+    _select(page, "f_suite", click=False)
+    condition = _group(page, "relais-condition")
+    expression = condition.locator("[data-entry-id='relais-condition-expression'] textarea")
+    assert expression.input_value() == 'presence == "presents"'
+    condition.locator("text=Expression acceptée.").wait_for()
+    expression.fill('presence == ')
+    condition.locator("text=Expression refusée").wait_for()
+    admin.assert_clean()
