@@ -233,6 +233,17 @@ const RELAIS = {
   'A cycle defined as ISO 8601 repeating intervals format, or a cron expression.':
     'Un cycle au format ISO 8601 des intervalles répétés, ou une expression cron.',
   'Open pop-up editor': 'Ouvrir l\'éditeur',
+  'Completion': 'Fin',
+  '15 seconds': '15 secondes',
+  '1 hour and 30 minutes': '1 heure et 30 minutes',
+  '14 days': '14 jours',
+  'every 10 seconds, up to 5 times': 'toutes les 10 secondes, 5 fois au plus',
+  'every day, infinitely': 'chaque jour, sans fin',
+  'UTC time': 'heure UTC',
+  'UTC plus 2 hours zone offset': 'UTC plus 2 heures',
+  'Empty pool/participant (removes content)': 'Bassin vide (supprime son contenu)',
+  'Participant ID': 'Identifiant du participant',
+  'Powered by bpmn.io': 'Réalisé avec bpmn.io',
   // linter
   'No Issues': 'Aucune alerte',
   '{errors} Errors, {warnings} Warnings': '{errors} erreur(s), {warnings} avertissement(s)',
@@ -377,6 +388,40 @@ export function translate(template, replacements) {
   });
 }
 
+// A few titles of the properties panel's buttons (« Open pop-up editor ») are written by
+// components that receive no `translate`: they are translated in the DOM as they appear.
+export function translateTitles(root) {
+  root.querySelectorAll('[title]').forEach((node) => {
+    const title = node.getAttribute('title');
+    if (Object.prototype.hasOwnProperty.call(translations, title)) {
+      node.setAttribute('title', translations[title]);
+    }
+  });
+}
+
+export function keepTitlesFrench(root) {
+  translateTitles(root);
+  new MutationObserver(() => translateTitles(root)).observe(root, {
+    subtree: true, childList: true, attributes: true, attributeFilter: [ 'title' ]
+  });
+}
+
+// bpmn-js writes its logo's title in English, without `translate`.
+// It is added once the modules are loaded: translated when a diagram has been imported.
+function FrenchLogo(canvas, eventBus) {
+  eventBus.on('import.done', () => {
+    const container = canvas.getContainer().parentNode;
+    const logo = container && container.querySelector('.bjs-powered-by');
+    if (logo) {
+      logo.title = translate('Powered by bpmn.io');
+    }
+  });
+}
+
+FrenchLogo.$inject = [ 'canvas', 'eventBus' ];
+
 export default {
-  translate: [ 'value', translate ]
+  __init__: [ 'frenchLogo' ],
+  translate: [ 'value', translate ],
+  frenchLogo: [ 'type', FrenchLogo ]
 };

@@ -13,6 +13,7 @@ import {
 } from './properties-entries.js';
 import { FORM_PROPERTY, getCondition, getParameters, getProperty, getScript } from './properties-xml.js';
 import { getCatalogue, loadCatalogue } from './properties-server.js';
+import { keepTitlesFrench } from './i18n-fr.js';
 
 const CONSENT_FORM = 'consentement.json';
 const CONDITIONAL_GATEWAYS = [ 'bpmn:ExclusiveGateway', 'bpmn:InclusiveGateway' ];
@@ -156,20 +157,40 @@ export function relaisGroups(element, injector) {
 }
 
 // Relais' groups go right after « Général » (name and id), before documentation and the rest.
-function RelaisPropertiesProvider(propertiesPanel, injector, eventBus) {
+// The panel's own words (« Toggle section », « Create new list item ») are translated only
+// when a group or list item carries `translate`: every group gets bpmn-js' one.
+function withTranslate(groups, translate) {
+  groups.forEach((group) => {
+    group.translate = translate;
+    (group.items || []).forEach((item) => {
+      item.translate = translate;
+    });
+  });
+  return groups;
+}
+
+function RelaisPropertiesProvider(propertiesPanel, injector, eventBus, translate) {
   this.getGroups = function(element) {
     return function(groups) {
       const added = relaisGroups(element, injector);
       const general = groups.findIndex((group) => group.id === 'general');
       groups.splice(general + 1, 0, ...added);
-      return groups;
+      return withTranslate(groups, translate);
     };
   };
   propertiesPanel.registerProvider(LOW_PRIORITY, this); // needs getGroups already
+  let watched = null;
+  eventBus.on('propertiesPanel.rendered', () => {
+    const root = propertiesPanel._container;
+    if (root && root !== watched) {
+      watched = root;
+      keepTitlesFrench(root);
+    }
+  });
   loadCatalogue(() => eventBus.fire('propertiesPanel.providersChanged'));
 }
 
-RelaisPropertiesProvider.$inject = [ 'propertiesPanel', 'injector', 'eventBus' ];
+RelaisPropertiesProvider.$inject = [ 'propertiesPanel', 'injector', 'eventBus', 'translate' ];
 
 export default {
   __init__: [ 'relaisPropertiesProvider' ],
