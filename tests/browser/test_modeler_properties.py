@@ -3,6 +3,7 @@ touching XML (form, connector parameters, scripts, conditions), in French, acces
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -146,4 +147,68 @@ def test_an_invalid_script_shows_the_french_problem_next_to_the_field(admin, db)
     condition.locator("text=Expression acceptée.").wait_for()
     expression.fill('presence == ')
     condition.locator("text=Expression refusée").wait_for()
+    admin.assert_clean()
+
+
+# Words bpmn.io shows in English when a translation is missing (« Cycle », « Date », « Type »,
+# « Script », « Condition », « Message », « Documentation » are French too).
+ENGLISH = re.compile(r"\b(No Issues|Issues|Errors?|Warnings?|Toggle|Create|Delete|Append|"
+                     r"Activate|Connect|Change|Element|Name|General|Value|Duration|Timer|"
+                     r"Gateway|Event|Task|Flow|Lane|Participant|Process|Search|Open|Add|Divide|"
+                     r"Executable|Properties|Section|List contains|item|Powered|missing|"
+                     r"USER TASK|User Task|Select|empty|none)\b")
+VISIBLE_WORDS = """() => [...document.querySelectorAll('#modeleur *')]
+    .filter(e => e.offsetParent !== null || e.closest('[title]'))
+    .flatMap(e => [e.getAttribute('title'), e.getAttribute('aria-label'),
+                   e.getAttribute('placeholder'),
+                   ...[...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent)])
+    .filter(Boolean).map(t => t.trim()).filter(Boolean)"""
+
+
+def _open_all_groups(page) -> None:
+    for header in page.locator("#proprietes .bio-properties-panel-group-header").all():
+        if not header.locator("xpath=..").locator(
+                ".bio-properties-panel-group-entries.open").count():
+            header.click()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_no_english_in_the_modeler(admin, db):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    shown: set[str] = set(page.evaluate(VISIBLE_WORDS))
+    for element_id, click in (("saisir", True), ("echeance", True), ("preparer", True),
+                              ("attente", True), ("choix", True), ("f_suite", False),
+                              ("Lane_IS", False), ("Participant_proprietes", False)):
+        _select(page, element_id, click)
+        _open_all_groups(page)
+        shown |= set(page.evaluate(VISIBLE_WORDS))
+    page.locator(".bjsl-button").click()  # the linter's badge and its overlays
+    shown |= set(page.evaluate(VISIBLE_WORDS))
+    _select(page, "saisir")
+    page.locator(".djs-context-pad [data-action='replace']").click()  # « Changer le type »
+    page.locator(".djs-popup").wait_for()
+    shown |= set(page.evaluate(VISIBLE_WORDS))
+    page.keyboard.press("Escape")
+    assert ENGLISH.search("No Issues") and ENGLISH.search("USER TASK")  # the net holds
+    english = sorted(text for text in shown if ENGLISH.search(text))
+    assert english == []
+    assert {"Général", "Formulaire", "Connecteur", "Minuterie",
+            "Tâche utilisateur"} <= shown | {t.capitalize() for t in shown}
+    assert page.evaluate("() => [...RelaisBpmn.missingTranslations]") == []
+    admin.assert_clean()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_diagram_viewer_and_the_linter_badge_pass_axe(admin, db, axe_source):
+    _deploy_fixture(db)
+    page = admin.page
+    page.goto(admin.url(f"/admin/protocoles/{PROCESS}"))
+    page.wait_for_selector('#visionneuse .djs-element[data-element-id="saisir"]')
+    assert axe_problems(page, axe_source) == []
+    page = _open_modeler(admin)
+    page.locator(".bjsl-button").wait_for()
+    assert axe_problems(page, axe_source) == []
+    page.locator(".bjsl-button").click()  # overlays shown: still no serious violation
+    assert axe_problems(page, axe_source) == []
     admin.assert_clean()
