@@ -212,3 +212,63 @@ def test_the_diagram_viewer_and_the_linter_badge_pass_axe(admin, db, axe_source)
     page.locator(".bjsl-button").click()  # overlays shown: still no serious violation
     assert axe_problems(page, axe_source) == []
     admin.assert_clean()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_import_problems_are_french_and_name_the_element(admin, db):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    say = "text => RelaisBpmn.frenchImportMessage(new Error(text))"
+    parser = page.evaluate(say, "unparsable content <bpmn:userTask> detected\n\tline: 12\n\t"
+                                "column: 3\n\tnested error: missing start tag")
+    assert "ligne 12" in parser and "userTask" in parser
+    assert "nested" not in parser and "missing" not in parser
+    assert page.evaluate(say, "unresolved reference <Flow_1>") == \
+        "Référence introuvable : « Flow_1 » n'existe pas dans le diagramme."
+    assert page.evaluate(say, 'failed to import <bpmn:UserTask id="saisir" />') == \
+        "L'élément « saisir » (Tâche utilisateur) n'a pas pu être affiché."
+    assert "BPMNDI" in page.evaluate(say, "no diagram to display")
+    assert page.evaluate(say, "something else entirely") == \
+        "Le diagramme n'a pas pu être lu entièrement."
+    admin.assert_clean()
+
+
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ROUND_TRIP = """async (xml) => {
+    const modeler = window.RelaisModeleur;
+    const imported = await modeler.importXML(xml);
+    const saved = await modeler.saveXML({ format: true });
+    return { warnings: imported.warnings.map(w => w.message), xml: saved.xml };
+}"""
+
+
+def _executed(xml: str) -> list[tuple]:
+    """What the runtime executes, element by element: spiffworkflow extensions, scripts,
+    conditions and timers, with their owner's id."""
+    from engine.runtime.reading import parse_xml
+
+    root = parse_xml(xml.encode("utf-8"))
+    found = []
+    for node in root.iter(f"{{{SPIFF}}}*", f"{{{BPMN}}}script",
+                          f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}timeDuration",
+                          f"{{{BPMN}}}timeDate", f"{{{BPMN}}}timeCycle"):
+        owner = next(a for a in node.iterancestors() if a.get("id"))
+        found.append((owner.get("id"), node.tag, tuple(sorted(node.attrib.items())),
+                      (node.text or "").strip()))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_bundled_protocols_keep_what_relais_executes_through_the_modeler(admin, db):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    files = sorted((HERE.parents[1] / "workflows").glob("*/*.bpmn")) + [DIAGRAM]
+    assert len(files) >= 8
+    for path in files:
+        original = path.read_text(encoding="utf-8")
+        result = page.evaluate(ROUND_TRIP, original)
+        assert result["warnings"] == [], path.name
+        assert _executed(result["xml"]) == _executed(original), path.name
+        assert _executed(original), path.name
+    admin.assert_clean()

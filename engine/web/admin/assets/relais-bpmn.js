@@ -12,6 +12,7 @@ import StaticResolver from 'bpmnlint/lib/resolver/static-resolver';
 import recommended from 'bpmnlint/config/recommended';
 
 import preserveDiModule from './preserve-di.js';
+import { frenchImportMessage } from './import-messages.js';
 import frenchModule, { missing as missingTranslations, translate } from './i18n-fr.js';
 import relaisPropertiesModule from './properties-provider.js';
 import spiffworkflowModdle from './properties-moddle.json';
@@ -106,6 +107,7 @@ window.RelaisBpmn = {
   NavigatedViewer,
   translate,
   missingTranslations,
+  frenchImportMessage,
   propertiesPanelModules: [
     BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, relaisPropertiesModule
   ],
