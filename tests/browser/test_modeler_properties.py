@@ -272,3 +272,34 @@ def test_the_bundled_protocols_keep_what_relais_executes_through_the_modeler(adm
         assert _executed(result["xml"]) == _executed(original), path.name
         assert _executed(original), path.name
     admin.assert_clean()
+
+
+SELECT_EVERY_ELEMENT = """async (xml) => {
+    const modeler = window.RelaisModeleur;
+    await modeler.importXML(xml);
+    const selection = modeler.get('selection');
+    const seen = new Set();  // one element of each kind
+    for (const element of modeler.get('elementRegistry').getAll()) {
+        const bo = element.businessObject || {};
+        const kind = element.type + (bo.eventDefinitions || []).map(d => d.$type).join() +
+            (bo.sourceRef && bo.sourceRef.$type || '');
+        if (seen.has(kind)) { continue; }
+        seen.add(kind);
+        selection.select(element);
+        await new Promise(resolve => setTimeout(resolve, 0));
+        document.querySelectorAll('#proprietes .bio-properties-panel-group-header')
+            .forEach(header => header.click());
+        await new Promise(resolve => setTimeout(resolve, 0));
+    }
+    return [...RelaisBpmn.missingTranslations];
+}"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_element_of_the_bundled_protocols_has_its_properties_in_french(admin, db):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    for path in sorted((HERE.parents[1] / "workflows").glob("*/*.bpmn")):
+        assert page.evaluate(SELECT_EVERY_ELEMENT, path.read_text(encoding="utf-8")) == [], \
+            path.name
+    admin.assert_clean()

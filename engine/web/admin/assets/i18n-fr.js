@@ -305,6 +305,7 @@ const TYPES = {
   'Inclusive Gateway': 'Passerelle inclusive', 'Complex Gateway': 'Passerelle complexe',
   'Event Based Gateway': 'Passerelle basée sur les événements',
   'Sequence Flow': 'Flux de séquence', 'Message Flow': 'Flux de message',
+  'Default Flow': 'Flux par défaut', 'Conditional Flow': 'Flux conditionnel',
   'Association': 'Association', 'Data Input Association': 'Association de données (entrée)',
   'Data Output Association': 'Association de données (sortie)',
   'Participant': 'Bassin (participant)', 'Lane': 'Couloir', 'Process': 'Processus',
@@ -319,6 +320,9 @@ const EVENT_KINDS = {
 };
 
 function typeLabel(template) {
+  if (Object.prototype.hasOwnProperty.call(TYPES, template)) {
+    return TYPES[template];
+  }
   const match = /^(Message |Timer |Signal |Error |Escalation |Conditional |Compensate |Cancel |Link |Terminate )?(.+?)( \(Non Interrupting\))?$/
     .exec(template);
   if (!match || !TYPES[match[2]]) {
