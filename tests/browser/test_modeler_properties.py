@@ -263,7 +263,7 @@ def _executed(xml: str) -> list[tuple]:
 def test_the_bundled_protocols_keep_what_relais_executes_through_the_modeler(admin, db):
     _deploy_fixture(db)
     page = _open_modeler(admin)
-    files = sorted((HERE.parents[1] / "workflows").glob("*/*.bpmn")) + [DIAGRAM]
+    files = [*sorted((HERE.parents[1] / "workflows").glob("*/*.bpmn")), DIAGRAM]
     assert len(files) >= 8
     for path in files:
         original = path.read_text(encoding="utf-8")
