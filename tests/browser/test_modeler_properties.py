@@ -303,3 +303,35 @@ def test_every_element_of_the_bundled_protocols_has_its_properties_in_french(adm
         assert page.evaluate(SELECT_EVERY_ELEMENT, path.read_text(encoding="utf-8")) == [], \
             path.name
     admin.assert_clean()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_consent_checkpoint_picks_its_codes_from_the_catalogue(admin, db, axe_source):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    _select(page, "saisir")
+    _group(page, "relais-formulaire").locator(
+        "[data-entry-id='relais-formulaire-fichier'] select").select_option("consentement.json")
+    purposes = _group(page, "relais-consentement-finalites")
+    purposes.get_by_label("Partage de l'orientation au sein du binôme IS / infirmier de CMP "
+                          "(cmp_sharing)").check()
+    categories = _group(page, "relais-consentement-categories")
+    categories.get_by_label("santé (HEALTH)").check()
+    categories.get_by_label("identité (ID)").check()
+    recipients = _group(page, "relais-consentement-destinataires").locator("input")
+    recipients.fill("[cmp_designe]")
+    recipients.press("Tab")
+    properties = """() => Object.fromEntries(window.RelaisModeleur.get('elementRegistry')
+        .get('saisir').businessObject.extensionElements.values[0].properties
+        .map(p => [p.name, p.value]))"""
+    page.wait_for_function(f"() => ({properties})()['prefill.recipients'] === '[cmp_designe]'")
+    assert page.evaluate(properties) == {
+        "formJsonSchemaFilename": "consentement.json",
+        "prefill.purposes": "['cmp_sharing']",
+        "prefill.categories": "['HEALTH', 'ID']",
+        "prefill.recipients": "[cmp_designe]",
+    }
+    categories.get_by_label("santé (HEALTH)").uncheck()
+    page.wait_for_function(f"() => ({properties})()['prefill.categories'] === \"['ID']\"")
+    assert axe_problems(page, axe_source) == []
+    admin.assert_clean()
