@@ -25,9 +25,11 @@ function catalogue() {
     consent: { purposes: [], categories: [] }, loading: true };
 }
 
+// The current value stays selectable even when the catalogue does not list it (yet: while it
+// loads, the value is shown as it is).
 function withCurrent(options, current, label) {
   if (current && !options.some((option) => option.value === current)) {
-    return [ ...options, { value: current, label: label(current) } ];
+    return [ ...options, { value: current, label: getCatalogue() ? label(current) : current } ];
   }
   return options;
 }
