@@ -335,3 +335,36 @@ def test_a_consent_checkpoint_picks_its_codes_from_the_catalogue(admin, db, axe_
     page.wait_for_function(f"() => ({properties})()['prefill.categories'] === \"['ID']\"")
     assert axe_problems(page, axe_source) == []
     admin.assert_clean()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_new_service_task_gets_its_connector_and_required_parameters(admin, db):
+    _deploy_fixture(db)
+    page = _open_modeler(admin)
+    page.evaluate("""() => {
+        const m = window.RelaisModeleur, registry = m.get('elementRegistry');
+        const task = m.get('elementFactory').createShape({ type: 'bpmn:ServiceTask',
+                                                          id: 'nouvelle' });
+        m.get('modeling').createShape(task, { x: 700, y: 260 }, registry.get('Lane_IS'));
+    }""")
+    _select(page, "nouvelle", click=False)
+    _group(page, "relais-connecteur").locator("select").first.select_option(
+        "relais/transmit_document")
+    parameters = _group(page, "relais-parametres")
+    items = parameters.locator(".bio-properties-panel-list-item")
+    items.nth(3).wait_for()
+    assert [" ".join(t.split()) for t in items.all_inner_texts()] == [
+        "template (obligatoire)", "recipient (obligatoire)", "purpose (obligatoire)",
+        "categories (obligatoire)"]
+    parameters.get_by_title("Ajouter un élément à la liste").click()  # the next documented one
+    items.nth(4).wait_for()
+    saved = page.evaluate("async () => (await window.RelaisModeleur.saveXML()).xml")
+    assert '<spiffworkflow:serviceTaskOperator id="relais/transmit_document">' in saved
+    assert '<spiffworkflow:parameter id="categories" type="list" value="" />' in saved
+    assert '<spiffworkflow:parameter id="document_name" type="str" value="" />' in saved
+    items.nth(4).locator(".bio-properties-panel-remove-entry, [title='Supprimer l\\'élément']") \
+        .first.click()
+    page.wait_for_function("() => !window.RelaisModeleur.get('elementRegistry').get('nouvelle')"
+                           ".businessObject.extensionElements.values[0].parameterList"
+                           ".parameters.some(p => p.id === 'document_name')")
+    admin.assert_clean()
