@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.runtime.connectors import Connector, register
+from engine.runtime.connectors import Connector, Parameter, register
 
 ECHO_MAX_PAUSE_SECONDS = 30
 
@@ -40,6 +40,10 @@ ECHO = register(
         description="Renvoie ses paramètres sans rien faire d'autre (connecteur de test) ; "
         "« pause_seconds » (0 à 30) le fait attendre avant de répondre.",
         optional=("message", "pause_seconds"),
+        documented=(
+            Parameter("message", "str", "Texte renvoyé tel quel dans le résultat."),
+            Parameter("pause_seconds", "int", "Secondes d'attente avant de répondre (0 à 30)."),
+        ),
         run=_run_echo,
     )
 )

@@ -34,5 +34,10 @@ DUE_DATE = connectors.register(connectors.Connector(
     description="Calcule une échéance en jours ouvrés (week-ends et jours fériés exclus), "
     "à partir de maintenant, pour une minuterie de relance.",
     required=("working_days",),
+    documented=(
+        connectors.Parameter("working_days", "int", (
+            "Nombre de jours ouvrés avant l'échéance (week-ends et jours fériés exclus)."
+        )),
+    ),
     run_in_transaction=run_in_transaction,
 ))

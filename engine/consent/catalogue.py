@@ -354,3 +354,12 @@ def holder_problem(holder: Organisation, categories: Iterable[str]) -> Capabilit
             "transmettre. Retirez-les ou demandez à l'administrateur d'enregistrer "
             "l'habilitation.")
     return None
+
+
+def modeler_vocabulary() -> dict[str, list[dict[str, str]]]:
+    """Purposes and data categories, with their French labels, for the modeler's consent
+    checkpoint (registered in the runtime's catalogue by `engine.consent.connectors`)."""
+    return {
+        "purposes": [{"code": p.code, "label": p.label} for p in PURPOSES.values()],
+        "categories": [{"code": code, "label": label} for code, label in CATEGORY_LABELS.items()],
+    }

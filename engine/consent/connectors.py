@@ -38,9 +38,11 @@ from engine.cases import service as cases
 from engine.cases.models import CaseRecord
 from engine.consent import policy
 from engine.consent import service as consent
+from engine.consent.catalogue import modeler_vocabulary
 from engine.consent.errors import ConsentInvalid
 from engine.identity.models import User
 from engine.identity.service import principal_for
+from engine.runtime import catalogue as runtime_catalogue
 from engine.runtime import connectors
 
 CONSENT_FORM = "consentement.json"
@@ -102,6 +104,15 @@ RECORD_CONSENT = connectors.register(connectors.Connector(
     "consentement : finalités, destinataires, catégories de données, forme et durée.",
     required=("record",),
     optional=("expires_days",),
+    documented=(
+        connectors.Parameter("record", "int", (
+            "Numéro de la saisie du formulaire de consentement (variable « record_<tâche> "
+            "» laissée par la tâche utilisateur)."
+        )),
+        connectors.Parameter("expires_days", "int", (
+            "Durée de validité du consentement, en jours (365 si absent)."
+        )),
+    ),
     run_in_transaction=run_in_transaction,
 ))
 
@@ -120,6 +131,12 @@ INVOKE_LEGAL_BASIS = connectors.register(connectors.Connector(
     description="Vérifie la base légale saisie (rôle de son auteur, justification, "
     "information de la personne) et ouvre la revue juridique qu'exige une réquisition.",
     required=("record",),
+    documented=(
+        connectors.Parameter("record", "int", (
+            "Numéro de la saisie du formulaire base_legale.json (variable « "
+            "record_<tâche> »)."
+        )),
+    ),
     run_in_transaction=_invoke,
 ))
 
@@ -154,5 +171,18 @@ ANSWER_LEGAL_REVIEW = connectors.register(connectors.Connector(
     description="Enregistre la décision de la revue juridique d'une réquisition (formulaire "
     "revue_juridique.json) ; seule une réponse approuvée permet ensuite la transmission.",
     required=("legal_basis_record", "record"),
+    documented=(
+        connectors.Parameter("legal_basis_record", "int", (
+            "Numéro de la saisie de la base légale dont la revue juridique est tranchée."
+        )),
+        connectors.Parameter("record", "int", (
+            "Numéro de la saisie du formulaire revue_juridique.json (la décision de la "
+            "revue)."
+        )),
+    ),
     run_in_transaction=_answer,
 ))
+
+
+# The modeler offers the purposes and data categories of a consent checkpoint.
+runtime_catalogue.register_vocabulary("consent", modeler_vocabulary)

@@ -92,6 +92,14 @@ RENDER_DOCUMENT = connectors.register(connectors.Connector(
     "pas l'organisation.",
     required=("template",),
     optional=("document_name",),
+    documented=(
+        connectors.Parameter("template", "str", (
+            "Nom du modèle .docx du protocole (dossier templates/ à côté du diagramme)."
+        )),
+        connectors.Parameter("document_name", "str", (
+            "Nom donné au document produit (par défaut, celui du modèle)."
+        )),
+    ),
     run_in_transaction=_render,
 ))
 
@@ -124,6 +132,18 @@ FILE_DELIVERY = connectors.register(connectors.Connector(
     "puis en accuse réception auprès de l'expéditeur.",
     required=("delivery",),
     optional=("purposes", "acknowledge"),
+    documented=(
+        connectors.Parameter("delivery", "int", (
+            "Numéro de la remise reçue à classer dans le dossier."
+        )),
+        connectors.Parameter("purposes", "list", (
+            "Finalités sous lesquelles la pièce est conservée (codes du catalogue des "
+            "finalités)."
+        )),
+        connectors.Parameter("acknowledge", "bool", (
+            "Accuser réception auprès de l'expéditeur (True par défaut)."
+        )),
+    ),
     run_in_transaction=_file,
 ))
 
@@ -212,6 +232,28 @@ EXPORT_DOSSIER = connectors.register(connectors.Connector(
     "consentement ou une base légale couvre la remise.",
     required=("recipient", "purpose", "categories", "template"),
     optional=("document_name", "recipient_role"),
+    documented=(
+        connectors.Parameter("recipient", "str", (
+            "Organisation destinataire : un rôle de couloir (ex. « POLICE ») ou "
+            "l'identifiant d'une organisation."
+        )),
+        connectors.Parameter("purpose", "str", (
+            "Finalité de la remise (code du catalogue des finalités)."
+        )),
+        connectors.Parameter("categories", "list", (
+            "Catégories de données remises (ID, SOC, HEALTH, OFF, MINOR, THIRD)."
+        )),
+        connectors.Parameter("template", "str", (
+            "Nom du modèle .docx de la page de garde du dossier."
+        )),
+        connectors.Parameter("document_name", "str", (
+            "Nom donné au document remis (par défaut, celui du modèle)."
+        )),
+        connectors.Parameter("recipient_role", "str", (
+            "Rôle destinataire dans l'organisation (ex. « IS ») ; sans lui, toute "
+            "l'organisation."
+        )),
+    ),
     run_in_transaction=_export,
 ))
 
@@ -237,5 +279,10 @@ DESTROY_DOSSIER = connectors.register(connectors.Connector(
     description="Détruit définitivement le dossier (effacement cryptographique de la "
     "situation : aucune pièce ni saisie ne peut plus être lue, par personne).",
     optional=("reason",),
+    documented=(
+        connectors.Parameter("reason", "str", (
+            "Motif de la destruction, en code (« demande_personne » par défaut)."
+        )),
+    ),
     run_in_transaction=_destroy,
 ))

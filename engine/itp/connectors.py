@@ -59,5 +59,13 @@ SCHEDULE_ITP = connectors.register(connectors.Connector(
     "de la place (une séance complète renvoie à la semaine suivante).",
     required=("organisation",),
     optional=("not_before",),
+    documented=(
+        connectors.Parameter("organisation", "str", (
+            "Identifiant du conseil départemental dont l'ITP reçoit la situation."
+        )),
+        connectors.Parameter("not_before", "str", (
+            "Date (AAAA-MM-JJ) avant laquelle la séance ne peut pas avoir lieu."
+        )),
+    ),
     run_in_transaction=run_in_transaction,
 ))

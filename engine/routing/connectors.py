@@ -209,5 +209,31 @@ TRANSMIT_DOCUMENT = connectors.register(connectors.Connector(
     "transmission.",
     required=("template", "recipient", "purpose", "categories"),
     optional=("document_name", "recipient_role", "legal_basis_record"),
+    documented=(
+        connectors.Parameter("template", "str", (
+            "Nom du modèle .docx du document transmis (dossier templates/ du protocole)."
+        )),
+        connectors.Parameter("recipient", "str", (
+            "Organisation destinataire : un rôle de couloir (ex. « ASSOCIATION ») ou "
+            "l'identifiant d'une organisation."
+        )),
+        connectors.Parameter("purpose", "str", (
+            "Finalité de la transmission (code du catalogue des finalités)."
+        )),
+        connectors.Parameter("categories", "list", (
+            "Catégories de données transmises (ID, SOC, HEALTH, OFF, MINOR, THIRD)."
+        )),
+        connectors.Parameter("document_name", "str", (
+            "Nom donné au document transmis (par défaut, celui du modèle)."
+        )),
+        connectors.Parameter("recipient_role", "str", (
+            "Rôle destinataire dans l'organisation (ex. « IS ») ; sans lui, toute "
+            "l'organisation."
+        )),
+        connectors.Parameter("legal_basis_record", "int", (
+            "Numéro de la saisie de la base légale invoquée, quand ce n'est pas un "
+            "consentement qui couvre la transmission."
+        )),
+    ),
     run_in_transaction=run_in_transaction,
 ))

@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from engine.runtime.errors import UnknownConnector
 
@@ -62,6 +62,24 @@ def _load_providers() -> None:
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 
+# The `type` a diagram writes on `spiffworkflow:parameter` (SpiffWorkflow ignores it; the
+# modeler shows it and the documentation names it).
+ParameterType = Literal["str", "int", "bool", "list", "dict"]
+PARAMETER_TYPES: dict[str, str] = {
+    "str": "texte", "int": "nombre entier", "bool": "oui/non", "list": "liste",
+    "dict": "dictionnaire",
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One documented parameter of a connector: its name, type and French explanation
+    (shown by the modeler's properties panel and the catalogue)."""
+
+    name: str
+    type: ParameterType
+    doc: str
+
 
 @dataclass(frozen=True)
 class Connector:
@@ -78,6 +96,8 @@ class Connector:
     optional: tuple[str, ...] = ()
     run: ConnectorRun | None = None
     run_in_transaction: TransactionalRun | None = None
+    # The documentation of every parameter (required and optional), for the modeler.
+    documented: tuple[Parameter, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID_PATTERN.match(self.id):
@@ -85,6 +105,13 @@ class Connector:
         overlap = set(self.required) & set(self.optional)
         if overlap:
             raise ValueError(f"parameters both required and optional: {sorted(overlap)}")
+        strays = {p.name for p in self.documented} - self.parameters
+        if strays:
+            raise ValueError(f"documented parameters not accepted: {sorted(strays)}")
+
+    def documentation(self, name: str) -> Parameter | None:
+        """The documentation of parameter `name`, if written."""
+        return next((p for p in self.documented if p.name == name), None)
 
     @property
     def parameters(self) -> frozenset[str]:

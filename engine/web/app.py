@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     csrf = CSRFProtect(app)
     from engine.web.admin import bp as admin_bp
+    from engine.web.admin.catalogue import bp as admin_catalogue_bp
     from engine.web.admin.console_operations import admin_operations_blueprints
     from engine.web.admin.home import bp as admin_home_bp
     from engine.web.admin.people import bp as admin_people_bp
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_home_bp)
     app.register_blueprint(admin_people_bp)
+    app.register_blueprint(admin_catalogue_bp)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     register_webhooks(app, csrf)
     app.spec_processor(api_contract.complete)

@@ -91,6 +91,9 @@
   }
 
   function frenchImportError(error) {
+    if (Bpmn && Bpmn.frenchImportMessage) {  // names the element and its line
+      return Bpmn.frenchImportMessage(error);
+    }
     var text = String(error && error.message || error || '');
     if (/no diagram to display/i.test(text)) {
       return 'Ce diagramme ne contient pas d\'informations graphiques (BPMNDI) : il ne peut ' +
@@ -269,6 +272,9 @@
             'avant de déployer.'
           : 'Diagramme chargé. Modifiez-le, puis « Déployer » crée une nouvelle version.',
         warnings ? 'warning' : null);
+        if (warnings && Bpmn.frenchImportMessage) {
+          showProblems('Avertissements d\'import', result.warnings.map(Bpmn.frenchImportMessage));
+        }
         deployButton.disabled = false;
         downloadButton.disabled = false;
       } catch (error) {

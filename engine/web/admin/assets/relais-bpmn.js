@@ -1,8 +1,8 @@
 // Entry point of the modeler bundle, built by `npm run build` (ops/_setup.sh) with esbuild into
 // engine/web/static/vendor/relais-bpmn.js. It only gathers the bpmn.io packages and exposes
 // them as `window.RelaisBpmn`; the page logic lives in engine/web/static/modeler.js.
-import Modeler from 'bpmn-js/lib/Modeler';
-import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import BpmnNavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import {
   BpmnPropertiesPanelModule,
   BpmnPropertiesProviderModule
@@ -12,6 +12,10 @@ import StaticResolver from 'bpmnlint/lib/resolver/static-resolver';
 import recommended from 'bpmnlint/config/recommended';
 
 import preserveDiModule from './preserve-di.js';
+import { frenchImportMessage } from './import-messages.js';
+import frenchModule, { missing as missingTranslations, translate } from './i18n-fr.js';
+import relaisPropertiesModule from './properties-provider.js';
+import spiffworkflowModdle from './properties-moddle.json';
 
 import adHocSubProcess from 'bpmnlint/rules/ad-hoc-sub-process';
 import conditionalFlows from 'bpmnlint/rules/conditional-flows';
@@ -75,10 +79,38 @@ for (const [name, rule] of Object.entries(RULES)) {
   cache['rule:bpmnlint/' + name] = rule;
 }
 
+// Every diagram reads and writes the spiffworkflow extensions Relais executes, and speaks
+// French: the French module comes last, so it wins over any translate module a page adds.
+function relais(options) {
+  const given = options || {};
+  return Object.assign({}, given, {
+    moddleExtensions: Object.assign({ spiffworkflow: spiffworkflowModdle },
+      given.moddleExtensions),
+    additionalModules: (given.additionalModules || []).concat([ frenchModule ])
+  });
+}
+
+class Modeler extends BpmnModeler {
+  constructor(options) {
+    super(relais(options));
+  }
+}
+
+class NavigatedViewer extends BpmnNavigatedViewer {
+  constructor(options) {
+    super(relais(options));
+  }
+}
+
 window.RelaisBpmn = {
   Modeler,
   NavigatedViewer,
-  propertiesPanelModules: [ BpmnPropertiesPanelModule, BpmnPropertiesProviderModule ],
+  translate,
+  missingTranslations,
+  frenchImportMessage,
+  propertiesPanelModules: [
+    BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, relaisPropertiesModule
+  ],
   preserveDiModule,
   lintModule,
   lintConfig: {
