@@ -64,12 +64,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     csrf = CSRFProtect(app)
     from engine.web.admin import bp as admin_bp
+    from engine.web.admin.territory import bp as admin_territory_bp
     from engine.web.api import bp as api_bp
     from engine.web.ui import bp as ui_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no ambient cookies: CSRF does not apply
     app.register_blueprint(ui_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_territory_bp)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     register_webhooks(app, csrf)
     errors.register(app)
