@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import io
 import json
+from html import unescape
 
 import pytest
 from helpers import as_admin, csrf_from, login
 from sqlalchemy import select
 
 from engine.audit.models import AuditEntry
+from engine.audit.service import SYSTEM
+from engine.db import transaction
 from engine.identity import service as identity
 from engine.identity.organisations import MAX_LOGO_BYTES
+from engine.identity.roles import Role
 from engine.territory import service as territories
 
 PAGES = ("/admin/organisations", "/admin/territoires", "/admin/territoires/nouveau",
@@ -137,3 +141,20 @@ def test_an_administrator_creates_a_territory_and_chooses_its_partners(admin, db
     assert changed.status_code == 302
     assert [a["action"] for a in actions(db, "territory.")][-2:] == ["territory.created",
                                                                       "territory.changed"]
+
+
+def test_a_start_refused_for_a_missing_partner_is_a_french_page(client, db):
+    with transaction(db) as uow:
+        org = identity.create_organisation(uow, SYSTEM, slug="iscg-hors", kind="association",
+                                           name="ISCG hors territoire")
+        user = identity.create_user(uow, SYSTEM, username="is-hors", display_name="IS hors",
+                                    password="mot-de-passe-essai-2026")
+        identity.grant_role(uow, SYSTEM, user, org, Role.IS)
+    login(client, "is-hors", "mot-de-passe-essai-2026")
+    page = client.get("/protocoles").get_data(as_text=True)
+    refused = client.post("/protocoles/violence_conjugale/lancer",
+                          data={"csrf_token": csrf_from(page)})
+    html = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 409 and 'role="alert"' in html
+    assert "ISCG hors territoire n'est rattachée à aucun territoire" in html
+    assert "Traceback" not in html
