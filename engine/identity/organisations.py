@@ -18,10 +18,9 @@ from sqlalchemy import select
 
 from engine.audit import service as audit
 from engine.db import UnitOfWork
-from engine.errors import Conflict, Invalid, NotFound
+from engine.errors import Invalid, NotFound
 from engine.identity import service as identity
-from engine.identity.errors import IdentityInvalid
-from engine.identity.models import Organisation
+from engine.identity.models import Organisation, OrganisationKind
 from engine.identity.principal import Principal, require_role
 from engine.identity.roles import SECRECY_ROLES, Role, is_known_role, secrecy_roles_of
 
@@ -59,21 +58,36 @@ def create(uow: UnitOfWork, principal: Principal, *, slug: str, kind: str,
     """A new organisation (identity.create_organisation: slug, kind, flags by kind), then its
     details. Audited by both steps."""
     require_role(principal, Role.ADMIN)
-    _check_texts(change)
+    slug = slug.strip()
+    errors = _creation_errors(uow, slug, kind)
     try:
-        org = identity.create_organisation(uow, principal.actor, slug=slug.strip(),
-                                           name=change.name, kind=kind)
-    except IdentityInvalid as exc:
-        field = "kind" if "Type" in exc.message else "name" if "nom" in exc.message else "slug"
-        raise Invalid(exc.message, [{"field": field, "message": exc.message}]) from None
-    except Conflict as exc:
-        raise Invalid(exc.message, [{"field": "slug", "message": exc.message}]) from None
+        _check_texts(change)
+    except Invalid as exc:
+        errors += exc.errors
+    if errors:
+        raise Invalid("L'organisation n'a pas été créée : corrigez les champs signalés.",
+                      errors)
+    org = identity.create_organisation(uow, principal.actor, slug=slug, name=change.name,
+                                       kind=kind)
     # Flags start from the kind's defaults (police: offence data; council: secrecy); they
     # are changed on the edit page, deliberately, not by an unticked box at creation.
     change = replace(change, offence_data_authorised=org.offence_data_authorised,
                      bound_by_secrecy=org.bound_by_secrecy,
                      secrecy_roles=tuple(sorted(secrecy_roles_of(org))))
     return _apply(uow, principal, org, change, created=True)
+
+
+def _creation_errors(uow: UnitOfWork, slug: str, kind: str) -> list[dict[str, str]]:
+    errors = []
+    if not identity.SLUG_RE.match(slug):
+        errors.append({"field": "slug", "message": "Identifiant invalide : lettres "
+                       "minuscules, chiffres et tirets seulement (64 caractères au plus)."})
+    elif identity.find_organisation(uow, slug) is not None:
+        errors.append({"field": "slug", "message": f"L'organisation {slug} existe déjà."})
+    if kind not in OrganisationKind._value2member_map_:
+        errors.append({"field": "kind", "message": "Choisissez le type d'organisation dans "
+                       "la liste."})
+    return errors
 
 
 def update(uow: UnitOfWork, principal: Principal, slug: str,
@@ -111,7 +125,7 @@ def _apply(uow: UnitOfWork, principal: Principal, org: Organisation,
     changed = sorted(k for k, v in values.items() if getattr(org, k) != v)
     for field in changed:
         setattr(org, field, values[field])
-    if changed:
+    if changed or created:
         audit.append(uow, principal.actor, "admin.organisations.created" if created
                      else "admin.organisations.changed", subject_type="organisation",
                      subject_id=org.id, fields=changed)

@@ -75,6 +75,9 @@ def test_an_administrator_creates_an_organisation_refused_fields_first(admin, db
     assert [a["action"] for a in actions(db, "admin.organisations.")] \
         == ["admin.organisations.created"]
     assert actions(db, "identity.organisation_created")[-1]["slug"] == "crip-sud"
+    again = post(admin, "/admin/organisations", name="Autre", slug="crip-sud", kind="crip")
+    assert again.status_code == 422 and "existe déjà" in again.get_data(as_text=True)
+    assert 'aria-describedby="slug-err' in again.get_data(as_text=True)
 
 
 def test_an_administrator_edits_flags_secrecy_roles_and_the_logo(admin, db):
