@@ -20,6 +20,7 @@ from engine.audit.service import SYSTEM
 from engine.db import Database, UnitOfWork, transaction
 from engine.figures import demo_activity
 from engine.figures import service as figures
+from engine.identity import organisations
 from engine.identity import service as identity
 from engine.identity.models import OrganisationKind as K
 from engine.identity.roles import Role
@@ -166,7 +167,7 @@ def _capabilities(uow: UnitOfWork) -> None:
         identity.set_letterhead(uow, SYSTEM, identity.get_organisation(uow, slug),
                                 address=address, phone=phone, dpo_contact=dpo)
     for slug, signatory in SIGNATORIES.items():
-        identity.set_signatory(uow, SYSTEM, identity.get_organisation(uow, slug), signatory)
+        organisations.set_signatory(uow, SYSTEM, identity.get_organisation(uow, slug), signatory)
 
 
 def _figures_scope(uow: UnitOfWork) -> None:

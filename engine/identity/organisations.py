@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 
 from engine.audit import service as audit
+from engine.audit.service import Actor
 from engine.db import UnitOfWork
 from engine.errors import Invalid, NotFound
 from engine.identity import service as identity
@@ -136,6 +137,21 @@ def _secrecy_json(roles: Iterable[str]) -> str | None:
     """NULL when the choice equals the catalogue's default, so the default can evolve."""
     chosen = sorted(set(roles))
     return None if set(chosen) == set(SECRECY_ROLES) else json.dumps(chosen)
+
+
+def set_signatory(uow: UnitOfWork, actor: Actor, org: Organisation,
+                  signatory: str) -> Organisation:
+    """Who signs `org`'s letters (a function, e.g. « Le commissaire de police »). Audited
+    when it changes; the caller checks who may decide it."""
+    value = signatory.strip() or None
+    if value is not None and len(value) > 200:
+        raise Invalid("Le signataire compte au plus 200 caractères.",
+                      [{"field": "signatory", "message": "200 caractères au plus."}])
+    if org.signatory != value:
+        org.signatory = value
+        audit.append(uow, actor, "identity.organisation_letterhead_changed",
+                     subject_type="organisation", subject_id=org.id, fields=["signatory"])
+    return org
 
 
 def set_logo(uow: UnitOfWork, principal: Principal, slug: str, content: bytes) -> Organisation:

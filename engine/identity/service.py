@@ -149,20 +149,6 @@ def set_letterhead(uow: UnitOfWork, actor: Actor, org: Organisation, *, address:
     return org
 
 
-def set_signatory(uow: UnitOfWork, actor: Actor, org: Organisation,
-                  signatory: str) -> Organisation:
-    """Who signs `org`'s letters (a function, e.g. « Le commissaire de police »). Audited
-    when it changes; the caller checks who may decide it."""
-    value = signatory.strip() or None
-    if value is not None and len(value) > 200:
-        raise IdentityInvalid("Le signataire compte au plus 200 caractères.")
-    if org.signatory != value:
-        org.signatory = value
-        audit.append(uow, actor, "identity.organisation_letterhead_changed",
-                     subject_type="organisation", subject_id=org.id, fields=["signatory"])
-    return org
-
-
 def _set_flag(uow: UnitOfWork, actor: Actor, org: Organisation, name: str,
               flag: bool) -> Organisation:
     if not isinstance(flag, bool):

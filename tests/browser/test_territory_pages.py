@@ -40,6 +40,7 @@ def test_administrator_creates_an_organisation_and_a_territory(admin, db, axe_so
     page.focus("#partner_CRIP")
     page.keyboard.type("CRIP de")  # type-ahead on the select picks « CRIP de l'Ouest »
     assert page.eval_on_selector("#partner_CRIP", "e => e.value") == "crip-ouest"
+    assert axe_problems(page, axe_source) == []  # the edit page
     page.focus("#partner_CG_SOCIAL")
     page.keyboard.press("ArrowDown")  # the demo council, already in the demo territory
     assert page.eval_on_selector("#partner_CG_SOCIAL", "e => e.value") == "cd-demo"
@@ -54,6 +55,7 @@ def test_administrator_creates_an_organisation_and_a_territory(admin, db, axe_so
     page.wait_for_url("**/admin/territoires/*")
     assert page.inner_text("h1") == "Territoire de l'Ouest"
     assert page.eval_on_selector("#partner_CRIP", "e => e.value") == "crip-ouest"
+    assert axe_problems(page, axe_source) == []  # the edit page
 
     page.goto(admin.url("/admin/territoires"))
     assert "Territoire de l'Ouest" in page.inner_text("main")
