@@ -20,9 +20,11 @@ from engine.audit.service import SYSTEM
 from engine.db import Database, UnitOfWork, transaction
 from engine.figures import demo_activity
 from engine.figures import service as figures
+from engine.identity import organisations
 from engine.identity import service as identity
 from engine.identity.models import OrganisationKind as K
 from engine.identity.roles import Role
+from engine.territory import service as territory
 
 # The demo password exists only here and only for the demo accounts.
 DEMO_PASSWORD = "demo-relais-2026"  # noqa: S105
@@ -116,6 +118,15 @@ USERS = (
              Role.PARQUET),
 )
 
+# The demo territory: one organisation per partner slot (engine/territory/slots.py); the
+# IS's employer is both the IS slot and a member. Its protocols read these partners.
+TERRITORY = "Territoire de démonstration (Yvelines)"
+PARTNERS = {"ASSOCIATION": "asso-victimes-demo", "IS": "asso-iscg-demo", "CG_ITP": "cd-demo",
+            "CG_SOCIAL": "cd-demo", "CMP": "cmp-demo", "CRIP": "crip-demo",
+            "CDDF": "mairie-demo", "POLICE": "commissariat-demo",
+            "GENDARMERIE": "gendarmerie-demo", "PARQUET": "parquet-demo"}
+SIGNATORIES = {"commissariat-demo": "Le commissaire de police, chef de circonscription (démo)"}
+
 # The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.
 ITP_COUNCIL = "cd-demo"
 ITP_WEEKDAY, ITP_HOUR, ITP_CAPACITY, ITP_WEEKS = 1, 14, 4, 12
@@ -140,6 +151,8 @@ def create_demo(db: Database) -> list[str]:
             org = identity.get_organisation(uow, spec.organisation)
             identity.grant_role(uow, SYSTEM, user, org, spec.role)
         _capabilities(uow)
+        if territory.set_up_territory(uow, SYSTEM, name=TERRITORY, partners=PARTNERS):
+            created.append(TERRITORY)
         _keys(uow)
         _itp_calendar(uow)
         _figures_scope(uow)
@@ -158,6 +171,8 @@ def _capabilities(uow: UnitOfWork) -> None:
     for slug, (address, phone, dpo) in LETTERHEADS.items():
         identity.set_letterhead(uow, SYSTEM, identity.get_organisation(uow, slug),
                                 address=address, phone=phone, dpo_contact=dpo)
+    for slug, signatory in SIGNATORIES.items():
+        organisations.set_signatory(uow, SYSTEM, identity.get_organisation(uow, slug), signatory)
 
 
 def _figures_scope(uow: UnitOfWork) -> None:

@@ -26,6 +26,7 @@ def metadata() -> MetaData:
     import engine.routing.models
     import engine.runtime.models
     import engine.situations.models
+    import engine.territory.models
     import engine.web.models  # noqa: F401
     import webhooks.models  # noqa: F401
 

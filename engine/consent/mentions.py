@@ -39,4 +39,4 @@ def mentions_for(uow: UnitOfWork, organisation: Organisation, author_user_id: in
         purpose=purpose_label(purpose) if purpose else None,
         gdpr_basis=gdpr_bases(purpose) if purpose else (),
         retention=f"{_years(period.days)} après la dernière activité de la situation, puis "
-                  "destruction définitive")
+                  "destruction définitive", logo=organisation.logo)

@@ -337,7 +337,7 @@ def _bound(request: _Request) -> bool:
     """Professional secrecy binds people by their role: a transmission addressed to a role
     is judged on that role; one addressed to the whole organisation, on its flag."""
     if request.recipient_role is not None:
-        return bound_by_secrecy(request.recipient_role)
+        return bound_by_secrecy(request.recipient_role, request.recipient)
     return request.recipient.bound_by_secrecy
 
 

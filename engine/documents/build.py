@@ -2,7 +2,8 @@
 for the mentions every document issued by an organisation carries (`stamp`).
 
 Mentions (`Mentions`, added by `stamp`):
-- the issuing organisation's letterhead (name, address, phone) at the top of each page;
+- the issuing organisation's letterhead (its logo when it has one, name, address, phone) at
+  the top of each page;
 - page numbers (« Page N sur M », Word fields) and the confidentiality mention citing Code
   pénal art. 226-13 at the bottom of each page;
 - who drew it up (name and function) and when;
@@ -22,6 +23,7 @@ from typing import Any
 import docx
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.shared import Cm
 
 from engine.documents.render import french_date
 
@@ -33,6 +35,7 @@ RIGHTS = ("Vous pouvez accéder à vos données, les faire rectifier, demander l
           "à la protection des données. Vous pouvez aussi adresser une réclamation à la CNIL "
           "(Commission nationale de l'informatique et des libertés, www.cnil.fr).")
 MISSING = "non renseigné"
+LOGO_HEIGHT = Cm(1.5)
 
 
 def new_document(title: str) -> Any:
@@ -75,6 +78,7 @@ class Mentions:
     purpose: str | None = None
     gdpr_basis: tuple[str, ...] = ()
     retention: str | None = None
+    logo: bytes | None = None  # PNG or JPEG, checked when the administrator uploaded it
 
 
 def set_language(document: Any, language: str = LANGUAGE) -> None:
@@ -145,7 +149,10 @@ def stamp(content: bytes, mentions: Mentions) -> bytes:
     for section in document.sections:
         header = section.header
         first = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
-        first.insert_paragraph_before(_letterhead(mentions))
+        top = first.insert_paragraph_before(_letterhead(mentions))
+        if mentions.logo:
+            top.insert_paragraph_before().add_run().add_picture(io.BytesIO(mentions.logo),
+                                                                 height=LOGO_HEIGHT)
         footer = section.footer
         footer.add_paragraph(CONFIDENTIALITY)
         pages = footer.add_paragraph("Page ")

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -81,6 +82,14 @@ class Organisation(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(40))
     dpo_contact: Mapped[str | None] = mapped_column(String(300))
+    # Who signs its letters (e.g. « Le commissaire de police, chef de circonscription ») and
+    # its logo (PNG or JPEG, at most identity.organisations.MAX_LOGO_BYTES); migration 0015.
+    signatory: Mapped[str | None] = mapped_column(String(200))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    # The roles whose holders are bound by professional secrecy in this organisation, as a
+    # JSON list of role names; NULL keeps the catalogue's default (roles.SECRECY_ROLES).
+    secrecy_roles: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -54,9 +56,23 @@ SECRECY_ROLES = frozenset({Role.IS, Role.CG_SOCIAL, Role.CG_ITP, Role.CMP, Role.
 FIGURES_ONLY_ROLES = frozenset({Role.COMITE, Role.EMPLOYEUR})
 
 
-def bound_by_secrecy(role: str | None) -> bool:
-    """True when the holders of `role` are bound by professional secrecy."""
-    return role in SECRECY_ROLES
+def bound_by_secrecy(role: str | None, organisation: Any = None) -> bool:
+    """True when the holders of `role` are bound by professional secrecy — in
+    `organisation` when given (its own list, set by an administrator), else by default."""
+    return role in secrecy_roles_of(organisation)
+
+
+def secrecy_roles_of(organisation: Any = None) -> frozenset[str]:
+    """The roles bound by secrecy in `organisation`: its `secrecy_roles` (a JSON list) when
+    an administrator set one, else the catalogue's SECRECY_ROLES."""
+    raw = getattr(organisation, "secrecy_roles", None)
+    if not raw:
+        return frozenset(SECRECY_ROLES)
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        return frozenset(SECRECY_ROLES)
+    return frozenset(n for n in names if isinstance(n, str) and is_known_role(n))
 
 
 def is_known_role(name: str) -> bool:

@@ -57,6 +57,7 @@ from engine.runtime.models import (
     ProcessVersion,
 )
 from engine.runtime.queries import lanes_of
+from engine.territory import service as territory
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ def _script_engine() -> Any:
 def create_instance(uow: UnitOfWork, principal: Principal, version: ProcessVersion,
                      case_id: int | None, message: Message | None = None) -> Loaded:
     starter_org = _starter_organisation(principal, version)
+    # The territory's partners, checked before anything is created: a start refused for a
+    # missing partner leaves no case and no instance behind.
+    partners = territory.start_parameters(uow, starter_org, spiff.needed_partners(
+        version.id, version.spec))
     if case_id is None:
         case = cases.open_case(uow, principal, starter_org)
     else:
@@ -104,7 +109,9 @@ def create_instance(uow: UnitOfWork, principal: Principal, version: ProcessVersi
     uow.session.add(instance)
     uow.session.flush()
     workflow = spiff.new_workflow(version.id, version.spec, _script_engine())
-    workflow.data.update({"case_id": case.id, "instance_id": instance.id})
+    workflow.data.update({**partners, "case_id": case.id, "instance_id": instance.id})
+    for task in workflow.get_tasks():  # the start's data: every later task inherits it
+        task.data.update(partners)
     loaded = Loaded(instance, version, workflow)
     audit.append(uow, principal.actor, "runtime.instance_started", subject_type="instance",
                  subject_id=instance.id, organisation_id=starter_org, case=case.id,

@@ -37,6 +37,7 @@ from engine.runtime.vocabulary import (
     SUPPORTED_ELEMENTS,
     TIMER_TAGS,
 )
+from engine.territory.slots import SLOTS, slot_of_variable
 
 _BARE_ISO_8601 = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.,]+$", re.IGNORECASE)
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -219,6 +220,7 @@ def rule_problems(
 ) -> Iterator[Problem]:
     for file, process in executable.values():
         yield from _lane_problems(file, process)
+        yield from _partner_problems(file, process)
         yield from _form_problems(file, process, forms_dir)
         yield from _service_task_problems(file, process)
         yield from _script_task_problems(file, process)
@@ -232,6 +234,15 @@ def rule_problems(
                 yield from _expression_problems(doc.file, doc.root.iterfind(xpath, NS), mode, label)
         elif doc.kind == "dmn":
             yield from _dmn_problems(doc)
+
+
+def _partner_problems(file: str, process: etree._Element) -> Iterator[Problem]:
+    """A data input `organisation_<SLOT>` declares a territory partner: the slot must exist."""
+    for data_input in process.iterfind("./bpmn:ioSpecification/bpmn:dataInput", NS):
+        slot = slot_of_variable(data_input.get("name"))
+        if slot is not None and slot not in SLOTS:
+            yield problem(file, data_input, f"le partenaire « {slot} » n'existe pas dans les "
+                          f"paramètres des territoires : choisissez parmi {', '.join(SLOTS)}")
 
 
 def _node_lanes(process: etree._Element) -> Iterator[etree._Element]:

@@ -30,7 +30,10 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.territory.slots import VARIABLE_PREFIX
+
 SPEC_KEYS = ("spec", "subprocess_specs")
+PARTNER_PREFIX = VARIABLE_PREFIX
 
 
 class AsyncServiceTask(ServiceTask):
@@ -124,6 +127,18 @@ def restored_spec(version_id: int, spec_text: str) -> tuple[Any, dict[str, Any]]
     registry = SERIALIZER.registry
     return (registry.restore(data["spec"]),
             {k: registry.restore(v) for k, v in data["subprocess_specs"].items()})
+
+
+def needed_partners(version_id: int, spec_text: str) -> list[str]:
+    """The territory slots the process declares it reads: its data inputs named
+    `organisation_<SLOT>` (docs/territories.md), in their order."""
+    spec, _subs = restored_spec(version_id, spec_text)
+    io_spec = getattr(spec, "io_specification", None)
+    if io_spec is None:
+        return []
+    names = [getattr(ref, "bpmn_name", None) or getattr(ref, "name", None)
+             for ref in io_spec.data_inputs]
+    return [n[len(PARTNER_PREFIX):] for n in names if n and n.startswith(PARTNER_PREFIX)]
 
 
 def new_workflow(version_id: int, spec_text: str, script_engine: Any) -> BpmnWorkflow:

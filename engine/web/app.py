@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from engine.web.admin.console_operations import admin_operations_blueprints
     from engine.web.admin.home import bp as admin_home_bp
     from engine.web.admin.people import bp as admin_people_bp
+    from engine.web.admin.territory import bp as admin_territory_bp
     from engine.web.api import bp as api_bp
     from engine.web.api import contract as api_contract
     from engine.web.ui import bp as ui_bp
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(admin_home_bp)
     app.register_blueprint(admin_people_bp)
     app.register_blueprint(admin_catalogue_bp)
+    app.register_blueprint(admin_territory_bp)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     register_webhooks(app, csrf)
     app.spec_processor(api_contract.complete)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
 DOMAINS = ("agenda", "audit", "cases", "consent", "documents", "dossiers", "figures",
-           "identity", "itp", "keys", "routing", "runtime", "situations")
+           "identity", "itp", "keys", "routing", "runtime", "situations", "territory")
 
 
 def _domain(module: str) -> str | None:

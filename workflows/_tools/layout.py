@@ -122,6 +122,9 @@ class Pool:
     flows: list[Flow]
     notes: list[Note] = field(default_factory=list)
     doc: str | None = None
+    # Territory partners the process reads (slot codes of engine/territory/slots.py): written
+    # as data inputs `organisation_<SLOT>`, checked and given by the runtime at start.
+    partners: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -182,7 +185,10 @@ def _content_x() -> float:
 
 def compute(diagram: Diagram) -> Layout:
     layout = Layout()
-    width = max(max(n.col for n in pool.nodes) for pool in diagram.pools) + 1
+    # A diagram whose first column is empty (its start moved right) is drawn from the first
+    # used column.
+    shift = min(min(n.col for n in pool.nodes) for pool in diagram.pools)
+    width = max(max(n.col for n in pool.nodes) for pool in diagram.pools) + 1 - shift
     pool_w = POOL_HEADER + LANE_HEADER + CONTENT_PAD + width * COL_W + RIGHT_PAD
     y = 60.0
     for pool in diagram.pools:
@@ -203,7 +209,7 @@ def compute(diagram: Diagram) -> Layout:
                 continue
             row = layout.rows[(pool.process_id, node.lane, node.row)]
             w, h = node.size
-            cx = _content_x() + node.col * COL_W + TASK_W / 2
+            cx = _content_x() + (node.col - shift) * COL_W + TASK_W / 2
             layout.nodes[node.id] = Box(cx - w / 2, row.cy - h / 2, w, h)
         for node in pool.nodes:
             if node.kind == "boundary_timer":
@@ -396,6 +402,7 @@ def _process_xml(pool: Pool) -> str:
              'isExecutable="true">']
     if pool.doc:
         lines.append(f"    <bpmn:documentation>{escape(pool.doc)}</bpmn:documentation>")
+    lines += _partners_xml(pool)
     lines.append(f'    <bpmn:laneSet id="LaneSet_{pool.process_id}">')
     for role, label in pool.lanes:
         lines.append(f"      <bpmn:lane id={_attr(lane_element_id(pool, role))} "
@@ -428,6 +435,22 @@ def _process_xml(pool: Pool) -> str:
                      f"sourceRef={_attr(note.target)} targetRef={_attr(note.id)}/>")
     lines.append("  </bpmn:process>")
     return "\n".join(lines) + "\n"
+
+
+def _partners_xml(pool: Pool) -> list[str]:
+    """The territory partners the process reads, as the data inputs of its ioSpecification."""
+    if not pool.partners:
+        return []
+    ids = [f"{pool.process_id}_partenaire_{slot}" for slot in pool.partners]
+    lines = [f'    <bpmn:ioSpecification id="{pool.process_id}_partenaires">']
+    lines += [f'      <bpmn:dataInput id={_attr(i)} name={_attr("organisation_" + slot)}/>'
+              for i, slot in zip(ids, pool.partners, strict=True)]
+    lines.append("      <bpmn:inputSet>"
+                 + "".join(f"<bpmn:dataInputRefs>{i}</bpmn:dataInputRefs>" for i in ids)
+                 + "</bpmn:inputSet>")
+    lines.append("      <bpmn:outputSet/>")
+    lines.append("    </bpmn:ioSpecification>")
+    return lines
 
 
 def _waypoints(points: list[Point]) -> str:

@@ -5,8 +5,9 @@
 Each description follows its protocol's README (`workflows/<process_id>/README.md`): lanes
 name the roles of `engine/identity/roles.py`; user tasks name their form in `forms/`;
 service tasks name connectors (`relais/…`) with restricted-expression parameters; the
-organisations of the territory (association, council, CMP, CRIP, commune) are set once, at
-the start, by a "Paramètres du territoire" script an administrator adapts in the modeler.
+partner organisations of the territory (association, council, CMP, CRIP, commune, police,
+parquet) are read as `organisation_<SLOT>`, declared by each pool's `partners` and given by
+the runtime at start from the territory settings (docs/territories.md).
 """
 
 from __future__ import annotations
@@ -111,11 +112,7 @@ VC_CATEGORIES = "['HEALTH', 'ID', 'MINOR', 'OFF', 'SOC', 'THIRD']"
 
 def violence_conjugale() -> Diagram:
     nodes = [
-        Node("debut", "start", "Violences conjugales rencontrées", "IS", 0),
-        Node("territoire", "script", "Association désignée par le protocole", "IS", 1,
-             script="association_designee = 'asso-victimes-demo'",
-             doc="Le protocole départemental désigne une association qui tient les dossiers : "
-             "indiquez ici son identifiant dans Relais."),
+        Node("debut", "start", "Violences conjugales rencontrées", "IS", 1),
         Node("saisine", "user", "Recevoir la situation", "IS", 2, form="vc_saisine.json"),
         Node("danger", "xor", "Danger immédiat ?", "IS", 3, default="f_vc_pas_de_danger"),
         Node("urgence", "user", "Orienter vers l'urgence", "IS", 4, 1, form="vc_urgence.json"),
@@ -125,14 +122,14 @@ def violence_conjugale() -> Diagram:
         Node("fiche", "user", "Remplir la fiche protocole avec la victime", "IS", 4,
              form="vc_fiche.json"),
         *consent("consentement", "Recueillir la décision de la victime", "IS", 5,
-                 purposes="['vc_transmission']", recipients="[association_designee]",
+                 purposes="['vc_transmission']", recipients="[organisation_ASSOCIATION]",
                  categories=VC_CATEGORIES, question="Transmettre la fiche ?",
                  expires_days=2190),
         render("exemplaire", "Produire l'exemplaire conservé", "IS", 8, "vc_fiche_conservee.docx",
                row=2),
         Node("fin_conservee", "end", "Fiche conservée par l'intervenant social", "IS", 9, 2),
         transmit("transmettre", "Transmettre la fiche à l'association", "IS", 8,
-                 template="vc_fiche_protocole.docx", recipient="association_designee",
+                 template="vc_fiche_protocole.docx", recipient="organisation_ASSOCIATION",
                  purpose="vc_transmission", categories=VC_CATEGORIES, role="'ASSOCIATION'"),
         Node("echeance", "service", "Fixer l'échéance de relance", "IS", 9,
              operator="relais/due_date", params=[("working_days", "int", "5")],
@@ -147,7 +144,7 @@ def violence_conjugale() -> Diagram:
         Node("relancer", "user", "Relancer l'association", "IS", 12, 1, form="vc_relance.json"),
     ]
     flows = [
-        *chain("vc", "debut", "territoire", "saisine", "danger"),
+        *chain("vc", "debut", "saisine", "danger"),
         Flow("f_vc_danger", "danger", "urgence", "Oui", "danger_immediat == True"),
         Flow("f_vc_urgence", "urgence", "apres_urgence"),
         Flow("f_vc_fiche_apres_urgence", "apres_urgence", "fiche", "Oui",
@@ -243,6 +240,7 @@ def violence_conjugale() -> Diagram:
     merge_before(is_pool, "echeance", "envoi_ou_relance", "Envoi ou relance")
     merge_before(is_pool, "fiche", "fiche_directe_ou_apres_urgence",
                  "Fiche directe ou après l'urgence")
+    is_pool.partners = ["ASSOCIATION"]
     return Diagram("violence_conjugale", [asso_pool, is_pool],
                    {RECEIPT: "accuse_reception", WITHDRAWN: "consentement_retire"},
                    [MessageFlow("mf_fiche", "transmettre", "classement",
@@ -254,11 +252,7 @@ def violence_conjugale() -> Diagram:
 
 def cmp_binome() -> Diagram:
     nodes = [
-        Node("debut", "start", "Personne orientée vers le binôme", "IS", 0),
-        Node("convention", "script", "Partenaires de la convention", "IS", 1,
-             script="organisation_CMP = 'cmp-demo'\norganisation_CG_SOCIAL = 'cd-demo'",
-             doc="Convention tripartite police / association de l'IS / CMP : le CMP qui met "
-             "un infirmier à disposition, et le service social départemental."),
+        Node("debut", "start", "Personne orientée vers le binôme", "IS", 1),
         Node("orientation", "user", "Enregistrer l'orientation", "IS", 2,
              form="cmp_orientation.json"),
         Node("urgence", "xor", "Urgence psychiatrique ?", "IS", 3, default="f_cmp_non_urgent"),
@@ -301,7 +295,7 @@ def cmp_binome() -> Diagram:
         Node("fin_remise", "end", "Orientation remise à la personne", "IS", 21, 1),
     ]
     flows = [
-        *chain("cmp", "debut", "convention", "orientation", "urgence"),
+        *chain("cmp", "debut", "orientation", "urgence"),
         Flow("f_cmp_urgent", "urgence", "urgences", "Oui", "urgence_psychiatrique == True"),
         Flow("f_cmp_urgences", "urgences", "fin_urgences"),
         Flow("f_cmp_non_urgent", "urgence", "rendez_vous", "Non"),
@@ -345,6 +339,7 @@ def cmp_binome() -> Diagram:
                 "psychiatrique en parallèle ; l'orientation est signée par les deux (l'infirmier·e "
                 "puis l'intervenant social), reprise ensemble si l'un ne la signe pas.")
     merge_before(pool, "proposer", "proposition", "Proposition ou reprise")
+    pool.partners = ["CMP", "CG_SOCIAL"]
     return Diagram("cmp_binome", [pool], {})
 
 
@@ -352,7 +347,8 @@ def cmp_binome() -> Diagram:
 
 ITP_CATEGORIES = "['ID', 'MINOR', 'SOC']"
 ITP_LEGAL = "record_base_legale if information_personne == 'non_informee_interet_enfant' else None"
-PARTNER = "partenaires[partenaire_invite]"
+PARTNER = ("{'CMP': organisation_CMP, 'ASSOCIATION': organisation_ASSOCIATION}"
+           "[partenaire_invite]")
 A_COMPLETER = ("', '.join([texte for manque, texte in [(manque_chronologie, 'la chronologie'), "
                "(manque_actions, 'les actions déjà menées'), (manque_question, 'la question "
                "posée à l\\'ITP')] if manque]) or 'voir avec le secrétariat'")
@@ -360,12 +356,7 @@ A_COMPLETER = ("', '.join([texte for manque, texte in [(manque_chronologie, 'la 
 
 def itp_synthese() -> Diagram:
     nodes = [
-        Node("debut", "start", "Besoin d'une stratégie pluridisciplinaire", "IS", 0),
-        Node("territoire", "script", "Paramètres du territoire", "IS", 1,
-             script="organisation_CG_ITP = 'cd-demo'\norganisation_CG_SOCIAL = 'cd-demo'\n"
-             "partenaires = {'CMP': 'cmp-demo', 'ASSOCIATION': 'asso-victimes-demo'}",
-             doc="Le conseil départemental dont l'ITP examine la situation (secrétariat et "
-             "équipe territoriale), et les partenaires qui peuvent être invités."),
+        Node("debut", "start", "Besoin d'une stratégie pluridisciplinaire", "IS", 1),
         Node("demande", "user", "Préparer la demande", "IS", 2, form="itp_demande.json"),
         Node("information", "user", "Information de la personne", "IS", 3,
              form="itp_information.json"),
@@ -435,7 +426,7 @@ def itp_synthese() -> Diagram:
         Node("fin", "end", "Suivi ITP clos", "IS", 30),
     ]
     flows = [
-        *chain("itp", "debut", "territoire", "demande", "information", "informee"),
+        *chain("itp", "debut", "demande", "information", "informee"),
         Flow("f_itp_informee", "informee", "accord_itp", "Oui"),
         Flow("f_itp_non_informee", "informee", "base_legale", "Non (intérêt de l'enfant)",
              "information_personne == 'non_informee_interet_enfant'"),
@@ -491,6 +482,7 @@ def itp_synthese() -> Diagram:
     merge_before(pool, "inscription", "inscription_ou_report", "Inscription ou report")
     merge_before(pool, "transmettre", "envoi_ou_complement", "Demande initiale ou complétée")
     merge_before(pool, "demande", "premiere_ou_suivi", "Première demande ou suivi")
+    pool.partners = ["CG_ITP", "CG_SOCIAL", "CMP", "ASSOCIATION"]
     return Diagram("itp_synthese", [pool], {})
 
 
@@ -499,17 +491,12 @@ def itp_synthese() -> Diagram:
 def convocation_mineurs() -> Diagram:
     nodes = [
         Node("debut", "start", "Mineur auteur d'une infraction sans suite judiciaire", "IS", 0),
-        Node("territoire", "script", "Paramètres du pôle", "IS", 1,
-             script="organisation_DPP = 'commissariat-demo'\n"
-             "organisation_CDDF = 'mairie-demo'\nconvocation_rang = 1\n"
-             "commissariat_nom = 'Commissariat de police (démo) — pôle psychosocial'\n"
-             "commissariat_adresse = '1 place de la République, 78190 Trappes (démo)'\n"
-             "commissariat_telephone = '01 00 00 00 00'\n"
-             "signataire = 'Le commissaire de police, chef de circonscription (démo)'\n"
-             "organisation_PSYCHOLOGUE = 'commissariat-demo'",
-             doc="Le commissariat du délégué police-population et la commune dont le CDDF "
-             "peut recevoir la photographie sociale ; l'en-tête et le signataire de la lettre "
-             "du commissariat."),
+        Node("territoire", "script", "Première convocation", "IS", 1,
+             script="convocation_rang = 1\norganisation_DPP = organisation_POLICE\n"
+             "organisation_PSYCHOLOGUE = organisation_POLICE",
+             doc="Le commissariat du délégué police-population, la commune dont le CDDF "
+             "peut recevoir la photographie sociale, l'en-tête et le signataire de la lettre "
+             "viennent des paramètres du territoire (partenaires POLICE et CDDF)."),
         Node("identification", "user", "Identifier le mineur et les faits", "IS", 2,
              form="cm_identification.json"),
         Node("eligibilite", "user", "Vérifier l'éligibilité", "DPP", 3,
@@ -517,10 +504,10 @@ def convocation_mineurs() -> Diagram:
         Node("eligible", "xor", "Éligible ?", "DPP", 4, default="f_cm_non_eligible"),
         Node("fin_non_eligible", "end", "Hors du dispositif", "DPP", 4, 1),
         Node("rendez_vous", "user", "Fixer le rendez-vous", "IS", 5, form="cm_rendez_vous.json",
-             prefill={"commissariat_nom": "commissariat_nom",
-                      "commissariat_adresse": "commissariat_adresse",
-                      "commissariat_telephone": "commissariat_telephone",
-                      "signataire": "signataire"}),
+             prefill={"commissariat_nom": "territoire['POLICE']['nom']",
+                      "commissariat_adresse": "territoire['POLICE']['adresse']",
+                      "commissariat_telephone": "territoire['POLICE']['telephone']",
+                      "signataire": "territoire['POLICE']['signataire']"}),
         render("lettre", "Produire la lettre de convocation", "IS", 6, "cm_convocation.docx"),
         Node("envoyer", "manual", "Envoyer la convocation au mineur et à ses responsables légaux",
              "IS", 7),
@@ -597,6 +584,7 @@ def convocation_mineurs() -> Diagram:
                 doc="Modèle de Trappes : les mineurs auteurs d'une infraction sans suite "
                 "judiciaire sont convoqués systématiquement avec leurs responsables légaux.")
     merge_before(pool, "rendez_vous", "rang_convocation", "Première ou seconde convocation")
+    pool.partners = ["POLICE", "CDDF"]
     return Diagram("convocation_mineurs", [pool], {})
 
 
@@ -604,12 +592,7 @@ def convocation_mineurs() -> Diagram:
 
 def fiche_liaison() -> Diagram:
     nodes = [
-        Node("debut", "start", "Orientation vers le service social envisagée", "IS", 0),
-        Node("territoire", "script", "Paramètres du territoire", "IS", 1,
-             script="organisation_CG_SOCIAL = 'cd-demo'\norganisation_CRIP = 'crip-demo'\n"
-             "organisation_PARQUET = 'parquet-demo'",
-             doc="Le service social départemental de secteur, la CRIP du département et le "
-             "parquet du tribunal judiciaire."),
+        Node("debut", "start", "Orientation vers le service social envisagée", "IS", 1),
         Node("fiche", "user", "Rédiger la fiche avec la personne", "IS", 2,
              form="fl_fiche.json"),
         Node("danger", "xor", "Enfant en danger ?", "IS", 3, default="f_fl_pas_de_danger"),
@@ -670,7 +653,7 @@ def fiche_liaison() -> Diagram:
         Node("fin", "end", "Orientation suivie", "IS", 13),
     ]
     flows = [
-        *chain("fl", "debut", "territoire", "fiche", "danger"),
+        *chain("fl", "debut", "fiche", "danger"),
         Flow("f_fl_danger", "danger", "information_preoccupante", "Oui",
              "enfant_en_danger == True"),
         Flow("f_fl_ip", "information_preoccupante", "grave"),
@@ -709,6 +692,7 @@ def fiche_liaison() -> Diagram:
     merge_before(pool, "fiche", "redaction", "Rédaction ou correction")
     merge_before(pool, "base_legale", "information_crip", "Information de la CRIP (copie du "
                  "signalement, CASF L.226-4 II)")
+    pool.partners = ["CG_SOCIAL", "CRIP", "PARQUET"]
     return Diagram("fiche_liaison", [pool], dict(MESSAGES))
 
 

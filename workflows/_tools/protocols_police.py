@@ -38,11 +38,7 @@ UNITS = {"POLICE": "Policier (commissariat)", "GENDARMERIE": "Gendarme (brigade)
 def _orientation_pool(process_id: str, role: str, p: str) -> Pool:
     """One pool per starting unit (a lane names one role): ids prefixed with `p`."""
     nodes = [
-        Node(f"{p}debut", "start", "Personne à orienter vers l'intervenant social", role, 0),
-        Node(f"{p}territoire", "script", "Intervenant social du secteur", role, 1,
-             script="organisation_IS = 'asso-iscg-demo'",
-             doc="L'organisation qui emploie l'intervenant social du commissariat ou de la "
-             "brigade : indiquez ici son identifiant dans Relais."),
+        Node(f"{p}debut", "start", "Personne à orienter vers l'intervenant social", role, 1),
         Node(f"{p}fiche", "user", "Remplir la fiche d'orientation", role, 2,
              form="oi_fiche.json"),
         *consent(f"{p}accord_contact", "Accord de la personne pour être contactée", role, 3,
@@ -59,7 +55,7 @@ def _orientation_pool(process_id: str, role: str, p: str) -> Pool:
         Node(f"{p}fin", "end", "Orientation prise en charge", "IS", 8),
     ]
     flows = [
-        *chain(f"{p}oi", f"{p}debut", f"{p}territoire", f"{p}fiche", f"{p}accord_contact",
+        *chain(f"{p}oi", f"{p}debut", f"{p}fiche", f"{p}accord_contact",
                f"{p}accord_contact_enregistre", f"{p}accord_contact_decision"),
         Flow(f"f_{p}accord_contact_accord", f"{p}accord_contact_decision", f"{p}transmettre",
              "Oui", GRANTED),
@@ -70,7 +66,8 @@ def _orientation_pool(process_id: str, role: str, p: str) -> Pool:
     unit = "la police" if role == "POLICE" else "la gendarmerie"
     return Pool(process_id, f"Orientation par {unit} vers l'intervenant social",
                 [(role, UNITS[role]), ("IS", "Intervenant social qui reçoit l'orientation")],
-                nodes, flows, doc="Une situation sur trois commence ainsi : une fiche courte, "
+                nodes, flows, partners=["IS"],
+                doc="Une situation sur trois commence ainsi : une fiche courte, "
                 "l'accord de la personne pour être contactée, et la fiche arrive dans les "
                 "tâches de l'intervenant social.")
 
@@ -95,39 +92,32 @@ ANSWER_ROLE = "'POLICE' if service_requerant == 'police' else 'GENDARMERIE'"
 
 def _requisition_pool() -> Pool:
     nodes = [
-        Node("debut", "start", "Réquisition à adresser", "POLICE", 0),
-        Node("territoire", "script", "Organisation requise", "POLICE", 1,
-             script="organisation_requise = 'asso-iscg-demo'\nrole_requis = 'IS'",
-             doc="L'organisation qui détient les informations, et le rôle de ceux qui y "
-             "reçoivent les réquisitions : adaptez-les à chaque réquisition dans le modeleur."),
+        Node("debut", "start", "Réquisition à adresser", "POLICE", 1),
         Node("requisition", "user", "Rédiger la réquisition", "POLICE", 2,
              form="rq_requisition.json"),
         *legal_basis("base_requisition", "Base légale : réquisition (CPP 60-1, 77-1-1, 99-3)",
                      "POLICE", 3, "requisition_adressee", information="not_applicable"),
         transmit("transmettre", "Adresser la réquisition", "POLICE", 5,
-                 template="rq_requisition.docx", recipient="organisation_requise",
+                 template="rq_requisition.docx", recipient="organisation_IS",
                  purpose="requisition_judiciaire", categories=REQUISITION_CATEGORIES,
-                 role="role_requis", legal="record_base_legale"),
+                 role="'IS'", legal="record_base_legale"),
         Node("accuse", "message", "Réception accusée par l'organisation requise", "POLICE", 6,
              message=RECEIPT),
         Node("fin", "end", "Réquisition reçue : la réponse arrivera dans la boîte de "
              "réception", "POLICE", 7),
     ]
-    flows = chain("rq", "debut", "territoire", "requisition", "base_legale",
+    flows = chain("rq", "debut", "requisition", "base_legale",
                   "base_requisition_verifiee", "transmettre", "accuse", "fin")
     return Pool("requisition_judiciaire", "Réquisition judiciaire — unité requérante",
                 [("POLICE", "Officier ou agent de police judiciaire")], nodes, flows,
+                partners=["IS"],
                 doc="La réquisition dit la procédure, le magistrat et ce qui est demandé ; "
                 "elle part chiffrée et signée vers l'organisation requise.")
 
 
 def _answer_pool() -> Pool:
     nodes = [
-        Node("r_debut", "start", "Réquisition reçue", "IS", 0),
-        Node("r_territoire", "script", "Unités requérantes du secteur", "IS", 1,
-             script="organisation_POLICE = 'commissariat-demo'\n"
-             "organisation_GENDARMERIE = 'gendarmerie-demo'",
-             doc="Le commissariat et la brigade auxquels répondre."),
+        Node("r_debut", "start", "Réquisition reçue", "IS", 1),
         Node("reception", "user", "Enregistrer la réquisition reçue", "IS", 2,
              form="rq_reception.json"),
         Node("verser", "service", "Verser à la situation et accuser réception", "IS", 3,
@@ -157,7 +147,7 @@ def _answer_pool() -> Pool:
         Node("r_fin", "end", "Réponse transmise", "IS", 11),
     ]
     flows = [
-        *chain("rq_r", "r_debut", "r_territoire", "reception", "verser", "reponse",
+        *chain("rq_r", "r_debut", "reception", "verser", "reponse",
                "r_base_legale", "r_invoquee", "revue", "r_revue", "r_decision"),
         Flow("f_rq_approuvee", "r_decision", "r_transmettre", "Oui",
              "review_decision == 'approved'"),
@@ -169,6 +159,7 @@ def _answer_pool() -> Pool:
                   width=240, height=46)]
     return Pool("requisition_reponse", "Réquisition judiciaire — organisation requise",
                 [("IS", "Professionnels de l'organisation requise")], nodes, flows, notes,
+                partners=["POLICE", "GENDARMERIE"],
                 doc="Jamais de réponse automatique : la réponse, limitée à ce qui est "
                 "demandé, est contrôlée par un second professionnel, puis part chiffrée et "
                 "signée vers l'unité requérante.")

@@ -2,7 +2,7 @@
 its hourly audited use
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-11-30 15:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import engine.db
 
 revision: str = '0016'
-down_revision: str | None = '0013'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

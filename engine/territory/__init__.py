@@ -1,0 +1,1 @@
+"""Territories: the partner organisations each territory's protocols send to."""
