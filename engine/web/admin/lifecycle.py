@@ -193,9 +193,9 @@ def migrate(process_id: str) -> Any:
             moved += 1
         except RelaisError as exc:
             uow().rollback()
-            reasons = "; ".join(e["message"] for e in getattr(exc, "errors", None) or []) \
-                or exc.message
-            refused.append(f"instance {instance_id} : {exc.message} {reasons}".strip())
+            reasons = "; ".join(e["message"] for e in getattr(exc, "errors", None) or [])
+            refused.append(f"instance {instance_id} : {exc.message.rstrip('.')}"
+                           + (f" — {reasons}" if reasons else ""))
             audit.append(uow(), g.principal.actor, "admin.protocols.migration_refused",
                          subject_type="instance", subject_id=instance_id,
                          process_id=process_id, from_version=source, code=exc.code)
