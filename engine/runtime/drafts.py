@@ -50,8 +50,8 @@ class PublishRefused(Invalid):
         count = len(problems)
         plural = "s" if count > 1 else ""
         super().__init__(f"Publication refusée : {count} problème{plural} à corriger.",
-                         [{"field": p["element_id"] or "_", "message": p["message"]}
-                          for p in problems])
+                         [{"field": ":".join(filter(None, [p.get("file"), p["element_id"]]))
+                           or "_", "message": p["message"]} for p in problems])
         self.problems = problems
 
 

@@ -353,6 +353,7 @@
       if ((dirty || !root.dataset.draftId) && !(await saveDraft())) {
         return;
       }
+      say('Brouillon enregistré ; vérification et publication…');
       var url = root.dataset.publishUrl ||
         root.dataset.saveUrl + '/' + root.dataset.draftId + '/publier';
       var answer = await post(url, { revision: root.dataset.revision });
