@@ -32,7 +32,16 @@ from engine.identity.models import User
 from engine.identity.roles import Role
 from engine.identity.service import Principal, require_role
 from engine.runtime import loader, rules
-from engine.runtime.deployments import DeploymentRejected, _form_files, deploy, safe_file_name
+from engine.runtime.deployments import (
+    DeploymentRejected,
+    Upload,
+    _form_files,
+    _refuse,
+    already_deployed,
+    deploy,
+    read_uploads,
+    safe_file_name,
+)
 from engine.runtime.errors import ModelRejected, Problem
 from engine.runtime.models import ProcessVersion, ProtocolDraft
 from engine.runtime.queries import diagram_files
@@ -174,6 +183,23 @@ def publish_draft(uow: UnitOfWork, principal: Principal, draft_id: int, revision
     uow.session.delete(draft)
     uow.session.flush()
     return versions
+
+
+def publish_uploads(uow: UnitOfWork, principal: Principal, uploads: list[Upload], *,
+                    source: str) -> tuple[list[ProcessVersion], bool]:
+    """The administration's file import: the upload policy, then the same rules as
+    publishing a draft (`publication_problems`), then `deploy`. Returns the versions and
+    whether they are new. A refusal is audited (`runtime.deployment_refused`) and raised."""
+    require_role(principal, Role.ADMIN)
+    try:
+        files = read_uploads(uploads)
+        problems = publication_problems(files)
+        if problems:
+            raise PublishRefused(problems)
+    except Invalid as exc:
+        raise _refuse(uow, principal.actor, exc, source) from None
+    created = not already_deployed(uow, files)
+    return deploy(uow, principal, files, source=source), created
 
 
 def publication_problems(files: dict[str, bytes],

@@ -56,6 +56,7 @@ from engine.runtime.drafts import (
     get_draft,
     publication_problems,
     publish_draft,
+    publish_uploads,
     save_draft,
 )
 from engine.runtime.execution import (
@@ -168,6 +169,7 @@ __all__ = [
     "protocols",
     "publication_problems",
     "publish_draft",
+    "publish_uploads",
     "read_uploads",
     "ready_tasks",
     "receive_message",

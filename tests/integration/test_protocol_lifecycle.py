@@ -374,3 +374,19 @@ def test_non_administrators_get_403_and_visitors_the_login_page(app, client, db)
                            headers={"X-CSRFToken": token}).status_code == 403, path
     with db.unit_of_work() as uow:
         assert runtime.available_version(uow, "orientation").withdrawn_at is None
+
+
+def test_the_import_form_applies_the_publication_rules(admin_client, db):
+    from io import BytesIO
+
+    page = admin_client.get("/admin/protocoles").get_data(as_text=True)
+    response = admin_client.post("/admin/protocoles/importer", data={
+        "csrf_token": csrf_from(page), "file": [(BytesIO(BLANK_DIAGRAM.encode()), "n.bpmn")]},
+        content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Rien n'a été déployé" in html
+    assert "n.bpmn, startEvent « debut » (Situation repérée) : Cet élément n&#39;a pas de " \
+        "flux sortant" in html
+    with db.unit_of_work() as uow:
+        assert "nouveau_protocole" not in _startable(uow)
+    assert "runtime.deployment_refused" in _actions(db, "runtime.")

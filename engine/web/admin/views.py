@@ -95,7 +95,7 @@ def _protocols_page(refused: RelaisError | None = None, status: int = 200) -> An
     problems = None
     if refused is not None:
         problems = {"title": refused.message.splitlines()[0],
-                    "lines": [e["message"] for e in getattr(refused, "errors", None) or []]}
+                    "lines": _problem_lines(refused)}
     rows = [{"id": r.process_id, "name": r.name, "version": r.version,
              "deployed_at": _when(r.deployed_at), "versions": r.versions,
              "startable": r.startable}
@@ -110,7 +110,7 @@ def import_files() -> Any:
     uploads = [runtime.Upload(u.filename or "", u.stream)
                for u in request.files.getlist("file") if u.filename]
     try:
-        versions, created = runtime.deploy_uploads(uow(), g.principal, uploads, source="web")
+        versions, created = runtime.publish_uploads(uow(), g.principal, uploads, source="web")
         uow().commit()
     except RelaisError as exc:
         uow().rollback()
@@ -143,6 +143,21 @@ def protocol(process_id: str) -> Any:
                            startable=any(r["withdrawn_at"] is None for r in rows),
                            diagram_url=url_for("admin.diagram", process_id=process_id),
                            assets=_assets_ready())
+
+
+def _problem_lines(refused: RelaisError) -> list[str]:
+    """One French line per problem; element by element (file, element, name) when known."""
+    if not isinstance(refused, runtime.PublishRefused):
+        return [e["message"] for e in getattr(refused, "errors", None) or []]
+    lines = []
+    for p in refused.problems:
+        where = p["file"] or "modèle"
+        if p["element_id"]:
+            where += f", {p['element_type'] or 'élément'} « {p['element_id']} »"
+            if p["element_name"] and p["element_name"] != p["element_id"]:
+                where += f" ({p['element_name']})"
+        lines.append(f"{where} : {p['message']}")
+    return lines
 
 
 def _drafts(process_id: str | None) -> list[dict[str, Any]]:
