@@ -177,7 +177,7 @@ def test_a_gateway_flow_without_condition_is_refused():
     assert flagged == {"oui", "non"}
     with_default = xml.replace('name="Suite ?"', 'name="Suite ?" default="non"').replace(
         'id="oui" sourceRef="choix" targetRef="accompagner"/>',
-        'id="oui" sourceRef="choix" targetRef="accompagner"><bpmn:conditionExpression>'
+        'id="oui" name="Oui" sourceRef="choix" targetRef="accompagner"><bpmn:conditionExpression>'
         "True</bpmn:conditionExpression></bpmn:sequenceFlow>")
     problems = runtime.publication_problems({"orientation.bpmn": with_default.encode()})
     assert not [p for p in problems if "condition" in p["message"]]
