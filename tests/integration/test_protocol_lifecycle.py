@@ -219,6 +219,8 @@ def test_the_diff_pages_open(admin_client):
     _publish_orientation(admin_client)
     draft = _save(admin_client, ORIENTATION.replace("faite", "close"),
                   protocole="orientation").get_json()
+    editing = admin_client.get("/admin/protocoles/orientation/modifier").get_data(as_text=True)
+    assert 'id="autres-brouillons"' in editing and draft["url"] in editing
     page = admin_client.get(draft["changements"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200

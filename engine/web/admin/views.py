@@ -172,14 +172,18 @@ def edit(process_id: str) -> Any:
     version = runtime.latest_version(uow(), process_id)
     diagram = runtime.diagram_of(uow(), version)
     return _modeler_page(version, diagram.name,
-                         url_for("admin.diagram", process_id=process_id))
+                         url_for("admin.diagram", process_id=process_id),
+                         others=_drafts(process_id))
 
 
 def _modeler_page(version: ProcessVersion | None, file_name: str, source_url: str,
-                  draft: ProtocolDraft | None = None) -> Any:
+                  draft: ProtocolDraft | None = None,
+                  others: list[dict[str, Any]] | None = None) -> Any:
+    """The modeler; `others`: drafts of the same protocol already saved (said on the page,
+    so that nobody starts a second draft unaware of the first)."""
     return render_template("admin/modeleur.html", version=version, file_name=file_name,
                            source_url=source_url, save_url=url_for("admin.save_draft"),
-                           draft=draft, assets=_assets_ready())
+                           draft=draft, others=others or [], assets=_assets_ready())
 
 
 # --- diagrams (XML) and deployment (JSON) ---------------------------------------------------
