@@ -365,6 +365,9 @@
         state.appendChild(link);
         root.dataset.processId = answer.body.versions[0].id;
         root.dataset.draftId = root.dataset.revision = root.dataset.publishUrl = '';
+        if (window.history && window.history.replaceState) {  // the draft no longer exists
+          window.history.replaceState(null, '', answer.body.versions[0].url + '/modifier');
+        }
         changesLink.hidden = true;
         dirty = false;
         return;
