@@ -226,7 +226,8 @@
       var list = byId('problemes-liste');
       list.replaceChildren();
       var counts = {};
-      items.forEach(function (problem) {
+      items.forEach(function (entry) {  // a server problem, or a plain French sentence
+        var problem = typeof entry === 'string' ? { element_id: null, message: entry } : entry;
         var shape = shapeOf(problem.element_id);
         var item = document.createElement('li');
         var label = problem.element_name || problem.element_id;
