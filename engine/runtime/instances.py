@@ -26,7 +26,7 @@ from engine.identity.errors import PermissionDenied
 from engine.identity.roles import Role
 from engine.identity.service import Principal, require_role
 from engine.runtime import spiff
-from engine.runtime.deployments import can_start, form_of_version, latest_version
+from engine.runtime.deployments import can_start, form_of_version
 from engine.runtime.execution import (
     RUNNING,
     SUSPENDED,
@@ -50,12 +50,14 @@ from engine.runtime.models import (
 )
 from engine.runtime.queries import visible_instance, visible_task
 from engine.runtime.vocabulary import ALLOWED, NEVER_PREFILLED, PREFILL
+from engine.runtime.withdrawals import available_version
 
 
 def start_instance(uow: UnitOfWork, principal: Principal, process_id: str,
                    case_id: int | None = None) -> Instance:
-    """Start the newest version of `process_id` on a case (a new one when none is given)."""
-    version = latest_version(uow, process_id)
+    """Start the newest version of `process_id` not withdrawn from new starts on a case (a
+    new one when none is given); `ProtocolWithdrawn` (409) when every version is withdrawn."""
+    version = available_version(uow, process_id)
     if not can_start(principal, version):
         raise PermissionDenied("Votre rôle ne permet pas de lancer ce protocole.")
     return create_instance(uow, principal, version, case_id).instance

@@ -33,10 +33,11 @@ from engine.runtime.correlation import (
     store_message,
     waiting_for,
 )
-from engine.runtime.deployments import can_start, latest_versions
+from engine.runtime.deployments import can_start
 from engine.runtime.execution import RUNNING, advance, create_instance, load
 from engine.runtime.models import Instance, Message, ProcessVersion
 from engine.runtime.queries import involves
+from engine.runtime.withdrawals import available_versions
 
 # Messages only the platform itself sends, never a caller of the API: routing's receipt
 # ("accuse_reception", sent once the recipient organisation has signed) would otherwise be
@@ -109,7 +110,7 @@ def start_by_message(uow: UnitOfWork, principal: Principal, message: Message) ->
 
     The instance opens on the correlated case when the sender can see it, else on a new case.
     """
-    for version in latest_versions(uow):
+    for version in available_versions(uow):
         if not _message_starts(version, message.name) or not can_start(principal, version):
             continue
         case_id = json.loads(message.correlation).get("case_id")

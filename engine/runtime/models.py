@@ -53,8 +53,37 @@ class ProcessVersion(Base):
     starter_role: Mapped[str | None] = mapped_column(String(32))
     roles: Mapped[str] = mapped_column(Text)  # JSON list of lane roles
     spec: Mapped[str] = mapped_column(Text)  # JSON: serialized spec and subprocess specs
+    # Withdrawn from new starts (running instances continue); None: available.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by: Mapped[int | None] = mapped_column(Integer)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("process_id", "version", name="uq_process_version"),)
+
+
+class ProtocolDraft(Base):
+    """A diagram saved from the modeler, not yet published: several administrators see it.
+
+    `base_version_id` is the published version the draft starts from (None: a new
+    protocol); its other diagram files (call activities, decision tables) are deployed
+    beside the draft when it is published. `revision` grows at each save: a save naming an
+    older revision is refused (optimistic concurrency).
+    """
+
+    __tablename__ = "protocol_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(120), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(200))
+    xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[str] = mapped_column(Text)  # JSON list of the form files the diagram names
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Instance(Base):

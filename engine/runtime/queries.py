@@ -175,6 +175,7 @@ class ProtocolRow:
     version: int
     deployed_at: datetime
     versions: int
+    startable: bool = True  # False: every version is withdrawn from new starts
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,8 @@ class VersionRow:
     source: str
     deployed_by: str
     files: tuple[str, ...]
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,12 +200,37 @@ def protocols(uow: UnitOfWork) -> list[ProtocolRow]:
     """Every deployed process: its newest version, when it was deployed, how many versions."""
     counts = {process_id: count for process_id, count in uow.session.execute(
         select(ProcessVersion.process_id, func.count()).group_by(ProcessVersion.process_id))}
+    startable = set(uow.session.scalars(select(ProcessVersion.process_id).distinct()
+                                        .where(ProcessVersion.withdrawn_at.is_(None))))
     rows = []
     for version in latest_versions(uow):
         deployment = uow.session.get(Deployment, version.deployment_id)
         rows.append(ProtocolRow(version.process_id, version.name, version.version,
-                                deployment.deployed_at, counts.get(version.process_id, 1)))
+                                deployment.deployed_at, counts.get(version.process_id, 1),
+                                version.process_id in startable))
     return rows
+
+
+def instances_by_version(uow: UnitOfWork, process_id: str) -> dict[int, dict[str, int]]:
+    """How many instances each version of the protocol has, by status (running,
+    suspended, completed, terminated); versions without instances are absent."""
+    rows = uow.session.execute(
+        select(ProcessVersion.version, Instance.status, func.count())
+        .join(Instance, Instance.process_version_id == ProcessVersion.id)
+        .where(ProcessVersion.process_id == process_id)
+        .group_by(ProcessVersion.version, Instance.status))
+    out: dict[int, dict[str, int]] = {}
+    for version, status, count in rows:
+        out.setdefault(version, {})[status] = count
+    return out
+
+
+def running_instance_ids(uow: UnitOfWork, process_id: str, version: int) -> list[int]:
+    """The running or suspended instances of one version (what migration may move)."""
+    return list(uow.session.scalars(
+        select(Instance.id).join(ProcessVersion, Instance.process_version_id == ProcessVersion.id)
+        .where(ProcessVersion.process_id == process_id, ProcessVersion.version == version,
+               Instance.status.in_(("running", "suspended"))).order_by(Instance.id)))
 
 
 def protocol_names(uow: UnitOfWork) -> dict[str, str]:
@@ -229,7 +257,7 @@ def history(uow: UnitOfWork, process_id: str) -> list[VersionRow]:
             .order_by(DeploymentFile.name)))
         out.append(VersionRow(version.version, version.name, deployment.deployed_at,
                               deployment.source, user.username if user else deployment.source,
-                              files))
+                              files, version.withdrawn_at, version.withdrawn_reason))
     return out
 
 

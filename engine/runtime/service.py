@@ -8,6 +8,8 @@ re-exports the public functions of the modules that implement them, split along 
   service tasks, migration, incidents (each step runs through `engine.runtime.execution`:
   load, advance, save, incidents);
 - `engine.runtime.messages`: receive, deliver and start by message;
+- `engine.runtime.drafts`: drafts saved from the modeler, checked and published;
+- `engine.runtime.withdrawals`: versions withdrawn from new starts, and put back;
 - `engine.runtime.queries`: visibility, worklists, summaries, the catalogue of deployed
   protocols for the administration pages.
 
@@ -42,6 +44,20 @@ from engine.runtime.deployments import (
     read_uploads,
     safe_file_name,
     versions_of,
+)
+from engine.runtime.drafts import (
+    DraftRow,
+    PublishRefused,
+    base_version,
+    check_draft,
+    delete_draft,
+    draft_row,
+    drafts,
+    get_draft,
+    publication_problems,
+    publish_draft,
+    publish_uploads,
+    save_draft,
 )
 from engine.runtime.execution import (
     COMPLETED,
@@ -79,11 +95,13 @@ from engine.runtime.queries import (
     diagram_of,
     history,
     instance_summary,
+    instances_by_version,
     open_incidents,
     protocol_names,
     protocols,
     ready_tasks,
     request_case_disclosure,
+    running_instance_ids,
     task_summary,
     version_of,
     visible_instance,
@@ -91,6 +109,13 @@ from engine.runtime.queries import (
     worklist,
 )
 from engine.runtime.vocabulary import NEVER_PREFILLED, PREFILL
+from engine.runtime.withdrawals import (
+    ProtocolWithdrawn,
+    available_version,
+    available_versions,
+    restore,
+    withdraw,
+)
 
 __all__ = [
     "COMPLETED",
@@ -105,25 +130,37 @@ __all__ = [
     "TERMINATED",
     "DeploymentRejected",
     "DiagramFile",
+    "DraftRow",
     "Loaded",
     "ProtocolRow",
+    "ProtocolWithdrawn",
+    "PublishRefused",
     "Upload",
     "VersionRow",
     "already_deployed",
     "as_utf8_text",
+    "available_version",
+    "available_versions",
+    "base_version",
     "can_start",
+    "check_draft",
     "complete_task",
     "concurrent_change_is_conflict",
+    "delete_draft",
     "deliver_message",
     "deploy",
     "deploy_uploads",
     "diagram_files",
     "diagram_of",
+    "draft_row",
+    "drafts",
     "due_timers",
     "fire_timers",
     "form_of_version",
+    "get_draft",
     "history",
     "instance_summary",
+    "instances_by_version",
     "latest_version",
     "latest_versions",
     "load",
@@ -131,13 +168,19 @@ __all__ = [
     "open_incidents",
     "protocol_names",
     "protocols",
+    "publication_problems",
+    "publish_draft",
+    "publish_uploads",
     "read_uploads",
     "ready_tasks",
     "receive_message",
     "request_case_disclosure",
+    "restore",
     "resume_service_task",
     "retry_incident",
+    "running_instance_ids",
     "safe_file_name",
+    "save_draft",
     "service_task_failed",
     "set_status",
     "start_by_message",
@@ -148,5 +191,6 @@ __all__ = [
     "versions_of",
     "visible_instance",
     "visible_task",
+    "withdraw",
     "worklist",
 ]

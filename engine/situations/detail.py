@@ -148,6 +148,7 @@ def startable(uow: UnitOfWork, principal: Principal) -> list[tuple[str, str]]:
     """The protocols the principal may start (only those), newest versions, without loading
     their diagrams (this runs for the menu of every page)."""
     newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .where(ProcessVersion.withdrawn_at.is_(None))  # withdrawn: not startable
               .group_by(ProcessVersion.process_id).subquery())
     versions = uow.session.scalars(
         select(ProcessVersion).options(load_only(ProcessVersion.process_id, ProcessVersion.name,

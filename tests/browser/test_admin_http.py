@@ -108,9 +108,11 @@ def test_a_refused_diagram_comes_back_as_french_problems(admin_client):
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     body = response.json
-    assert body["code"] == "model_rejected" and body["title"] == "Modèle refusé"
-    assert body["detail"].startswith("Modèle refusé : 1 problème")
+    # The same rules as publishing a draft, element by element.
+    assert body["code"] == "publish_refused" and body["title"] == "Modèle refusé"
+    assert body["detail"].startswith("Publication refusée : 1 problème")
     assert any("INCONNU" in e["message"] for e in body["errors"])
+    assert [p["element_id"] for p in body["problems"]] == ["Lane_ASSO"]
     assert "Traceback" not in response.get_data(as_text=True)
 
     for bad, field in ((_deploy_json(admin_client, "  "), "xml"),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.audit.service import SYSTEM
 from engine.runtime import service as runtime
-from engine.runtime.models import Deployment, DeploymentFile
+from engine.runtime.models import Deployment, DeploymentFile, ProtocolDraft
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -80,8 +80,8 @@ def test_admin_imports_edits_and_deploys_a_protocol(admin, db, tmp_path):
     name.press("Tab")
     page.wait_for_function("() => window.RelaisModeleur.get('elementRegistry')"
                            ".get('evaluer').businessObject.name.endsWith('victime')")
-    page.click("#deployer")
-    page.wait_for_selector("#etat.message-ok")
+    page.click("#deployer")  # « Publier »: saves the draft, then publishes it
+    page.wait_for_selector("#etat.message-ok:has-text('Publié')")
     assert "(orientation) version 2" in page.inner_text("#etat")
 
     with db.unit_of_work() as uow:
@@ -90,7 +90,8 @@ def test_admin_imports_edits_and_deploys_a_protocol(admin, db, tmp_path):
         deployment = uow.session.get(Deployment, newest.deployment_id)
         assert deployment.source == "web"
         content = uow.session.scalars(select(DeploymentFile.content).where(
-            DeploymentFile.deployment_id == deployment.id)).one()
+            DeploymentFile.deployment_id == deployment.id,
+            DeploymentFile.name == "orientation.bpmn")).one()
         assert "Évaluer la situation avec la victime".encode() in content
 
     page.goto(admin.url("/admin/protocoles"))
@@ -115,26 +116,34 @@ def test_a_refused_diagram_shows_its_problems_in_the_modeler(admin, db):
     }""")
     page.click("#deployer")
     page.wait_for_selector("#problemes:not([hidden])")
-    assert "n'a pas été déployé" in page.inner_text("#etat")
+    assert "n'a pas été publié" in page.inner_text("#etat")
     problems = page.inner_text("#problemes")
-    assert "Modèle refusé" in problems and "INCONNU" in problems
+    assert "Publication refusée" in problems and "INCONNU" in problems
+    # The problem is marked on its element, and its item in the list selects it.
+    page.wait_for_selector('#canevas .djs-element.relais-probleme[data-element-id="Lane_ASSO"]')
+    page.click('#problemes-liste button[data-element-id="Lane_ASSO"]')
+    assert page.evaluate("() => window.RelaisModeleur.get('selection').get()"
+                         ".map(e => e.id)") == ["Lane_ASSO"]
     with db.unit_of_work() as uow:
         assert runtime.latest_version(uow, "orientation").version == 1
     admin.assert_clean()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_new_protocol_starts_from_a_blank_diagram(admin, db):
+def test_new_protocol_starts_from_a_blank_diagram_that_cannot_be_published(admin, db):
     page = admin.page
     page.goto(admin.url("/admin/protocoles/nouveau"))
     page.wait_for_selector("#etat:has-text('Diagramme chargé')")
     assert _element(page, "Lane_IS").count() == 1
-    page.click("#deployer")
-    page.wait_for_selector("#etat.message-ok")
-    assert page.inner_text("#etat") == \
-        "Déployé : « Nouveau protocole » (nouveau_protocole) version 1."
+    page.click("#deployer")  # « Publier »: saved as a draft, refused by the server
+    page.wait_for_selector("#problemes:not([hidden])")
+    problems = page.inner_text("#problemes")
+    assert "événement de fin" in problems and "Situation repérée" in problems
+    page.wait_for_selector('#canevas .djs-element.relais-probleme[data-element-id="debut"]')
     with db.unit_of_work() as uow:
-        assert runtime.latest_version(uow, "nouveau_protocole").starter_role == "IS"
+        assert "nouveau_protocole" not in {v.process_id for v in runtime.latest_versions(uow)}
+        assert [d.process_id for d in uow.session.scalars(select(ProtocolDraft))] == \
+            ["nouveau_protocole"]
     admin.assert_clean()
 
 

@@ -29,7 +29,7 @@ from flask import (
 
 from engine.errors import Invalid, RelaisError
 from engine.runtime import service as runtime
-from engine.runtime.models import ProcessVersion
+from engine.runtime.models import ProcessVersion, ProtocolDraft
 from engine.web import errors
 from engine.web.admin.guard import admin_blueprint
 from engine.web.context import uow
@@ -95,12 +95,13 @@ def _protocols_page(refused: RelaisError | None = None, status: int = 200) -> An
     problems = None
     if refused is not None:
         problems = {"title": refused.message.splitlines()[0],
-                    "lines": [e["message"] for e in getattr(refused, "errors", None) or []]}
+                    "lines": _problem_lines(refused)}
     rows = [{"id": r.process_id, "name": r.name, "version": r.version,
-             "deployed_at": _when(r.deployed_at), "versions": r.versions}
+             "deployed_at": _when(r.deployed_at), "versions": r.versions,
+             "startable": r.startable}
             for r in runtime.protocols(uow())]
     return render_template("admin/protocoles.html", protocols=rows, problems=problems,
-                           max_files=runtime.MAX_UPLOAD_FILES), status
+                           drafts=_drafts(None), max_files=runtime.MAX_UPLOAD_FILES), status
 
 
 @bp.post("/protocoles/importer")
@@ -109,7 +110,7 @@ def import_files() -> Any:
     uploads = [runtime.Upload(u.filename or "", u.stream)
                for u in request.files.getlist("file") if u.filename]
     try:
-        versions, created = runtime.deploy_uploads(uow(), g.principal, uploads, source="web")
+        versions, created = runtime.publish_uploads(uow(), g.principal, uploads, source="web")
         uow().commit()
     except RelaisError as exc:
         uow().rollback()
@@ -127,13 +128,43 @@ def new() -> Any:
 @bp.get("/protocoles/<process_id>")
 def protocol(process_id: str) -> Any:
     versions = runtime.history(uow(), process_id)
+    counts = runtime.instances_by_version(uow(), process_id)
     rows = [{"version": v.version, "name": v.name, "deployed_at": _when(v.deployed_at),
-             "source": v.source, "deployed_by": v.deployed_by, "files": v.files}
+             "source": v.source, "deployed_by": v.deployed_by, "files": v.files,
+             "withdrawn_at": _when(v.withdrawn_at) if v.withdrawn_at else None,
+             "withdrawn_reason": v.withdrawn_reason,
+             "running": counts.get(v.version, {}).get(runtime.RUNNING, 0)
+             + counts.get(v.version, {}).get(runtime.SUSPENDED, 0),
+             "finished": counts.get(v.version, {}).get(runtime.COMPLETED, 0)
+             + counts.get(v.version, {}).get(runtime.TERMINATED, 0)}
             for v in versions]
     return render_template("admin/protocole.html", process_id=process_id,
-                           name=versions[0].name, versions=rows,
+                           name=versions[0].name, versions=rows, drafts=_drafts(process_id),
+                           startable=any(r["withdrawn_at"] is None for r in rows),
                            diagram_url=url_for("admin.diagram", process_id=process_id),
                            assets=_assets_ready())
+
+
+def _problem_lines(refused: RelaisError) -> list[str]:
+    """One French line per problem; element by element (file, element, name) when known."""
+    if not isinstance(refused, runtime.PublishRefused):
+        return [e["message"] for e in getattr(refused, "errors", None) or []]
+    lines = []
+    for p in refused.problems:
+        where = p["file"] or "modèle"
+        if p["element_id"]:
+            where += f", {p['element_type'] or 'élément'} « {p['element_id']} »"
+            if p["element_name"] and p["element_name"] != p["element_id"]:
+                where += f" ({p['element_name']})"
+        lines.append(f"{where} : {p['message']}")
+    return lines
+
+
+def _drafts(process_id: str | None) -> list[dict[str, Any]]:
+    return [{"id": d.id, "process_id": d.process_id, "name": d.name, "revision": d.revision,
+             "base_version": d.base_version, "updated_at": _when(d.updated_at),
+             "updated_by": d.updated_by}
+            for d in runtime.drafts(uow(), g.principal, process_id)]
 
 
 @bp.get("/protocoles/<process_id>/modifier")
@@ -141,13 +172,18 @@ def edit(process_id: str) -> Any:
     version = runtime.latest_version(uow(), process_id)
     diagram = runtime.diagram_of(uow(), version)
     return _modeler_page(version, diagram.name,
-                         url_for("admin.diagram", process_id=process_id))
+                         url_for("admin.diagram", process_id=process_id),
+                         others=_drafts(process_id))
 
 
-def _modeler_page(version: ProcessVersion | None, file_name: str, source_url: str) -> Any:
+def _modeler_page(version: ProcessVersion | None, file_name: str, source_url: str,
+                  draft: ProtocolDraft | None = None,
+                  others: list[dict[str, Any]] | None = None) -> Any:
+    """The modeler; `others`: drafts of the same protocol already saved (said on the page,
+    so that nobody starts a second draft unaware of the first)."""
     return render_template("admin/modeleur.html", version=version, file_name=file_name,
-                           source_url=source_url, deploy_url=url_for("admin.deploy"),
-                           assets=_assets_ready())
+                           source_url=source_url, save_url=url_for("admin.save_draft"),
+                           draft=draft, others=others or [], assets=_assets_ready())
 
 
 # --- diagrams (XML) and deployment (JSON) ---------------------------------------------------
@@ -192,8 +228,9 @@ def deploy() -> Any:
     except RelaisError as exc:
         uow().rollback()
         errors_ = getattr(exc, "errors", None) or [{"field": "_", "message": exc.message}]
+        extra = {"problems": exc.problems} if isinstance(exc, runtime.PublishRefused) else {}
         return errors.problem(exc.status, exc.code, _title(exc), exc.message.splitlines()[0],
-                              errors_)
+                              errors_, **extra)
     return jsonify({
         "message": _deployed_message(versions, created),
         "nouvelle_version": created,
@@ -204,6 +241,11 @@ def deploy() -> Any:
 
 
 def _deploy(files: dict[str, bytes]) -> tuple[list[ProcessVersion], bool]:
+    # The same validation as publishing a draft: never publish a diagram the modeler's
+    # structural rules refuse (no end event, element not connected, task without form…).
+    problems = runtime.publication_problems(files)
+    if problems:
+        raise runtime.PublishRefused(problems)
     created = not runtime.already_deployed(uow(), files)
     versions = runtime.deploy(uow(), g.principal, files, source="web")
     uow().commit()
@@ -223,7 +265,7 @@ def _xml(text: str, file_name: str) -> Response:
 
 
 def _title(exc: RelaisError) -> str:
-    if exc.code == "model_rejected":
+    if exc.code in ("model_rejected", "publish_refused"):
         return "Modèle refusé"
     return errors.HTTP_ERRORS.get(exc.status, errors.HTTP_ERRORS[400])[1]
 

@@ -99,7 +99,7 @@ def processes() -> list[dict[str, Any]]:
     principal = current()
     return [{"id": v.process_id, "name": v.name, "version": v.version,
              "can_start": runtime.can_start(principal, v)}
-            for v in runtime.latest_versions(uow())]
+            for v in runtime.available_versions(uow())]
 
 
 @bp.post("/instances")

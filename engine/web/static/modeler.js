@@ -143,18 +143,26 @@
     400: 'Le formulaire a expiré ou n\'est pas authentique : téléchargez le .bpmn pour garder ' +
       'vos modifications, rechargez la page et recommencez.',
     401: 'Votre session a pris fin : téléchargez le .bpmn, reconnectez-vous puis importez-le.',
-    403: 'Vous n\'avez pas le droit de déployer un protocole.',
+    403: 'Vous n\'avez pas le droit de modifier ou de publier un protocole.',
     413: 'Le diagramme dépasse la taille autorisée : allégez-le ou découpez-le.'
   };
 
+  // Save and publish: « Enregistrer le brouillon » keeps a draft on the server (seen by every
+  // administrator); « Publier » saves it, then asks the server to validate and publish it.
+  // Refusals come back element by element: each problem is marked on its element and listed,
+  // and choosing an item of the list selects the element.
   function startModeler(root) {
     var state = byId('etat');
     var problems = byId('problemes');
-    var deployButton = byId('deployer');
+    var saveButton = byId('enregistrer');
+    var publishButton = byId('deployer');
     var downloadButton = byId('telecharger');
+    var changesLink = byId('changements');
     var fileNameLabel = byId('nom-fichier');
     var csrf = document.querySelector('meta[name="csrf-token"]');
     var dirty = false;
+    var busy = false;
+    var marked = [];
 
     var modeler = new Bpmn.Modeler({
       container: byId('canevas'),
@@ -171,18 +179,6 @@
       state.className = 'message' + (kind ? ' message-' + kind : '');
     }
 
-    function showProblems(title, lines) {
-      byId('problemes-titre').textContent = title;
-      var list = byId('problemes-liste');
-      list.replaceChildren();
-      lines.forEach(function (line) {
-        var item = document.createElement('li');
-        item.textContent = line;
-        list.appendChild(item);
-      });
-      problems.hidden = false;
-    }
-
     function processId() {
       var definitions = modeler.getDefinitions();
       var process = (definitions && definitions.rootElements || []).find(function (element) {
@@ -192,8 +188,8 @@
     }
 
     function fileName() {
-      if (!root.dataset.processId) {  // a new protocol: name the file after its process
-        var id = processId();
+      if (!root.dataset.processId && !root.dataset.draftId) {
+        var id = processId();  // a new protocol: name the file after its process
         if (id) {
           root.dataset.fileName = id.replace(/[^A-Za-z0-9._-]+/g, '_') + '.bpmn';
           fileNameLabel.textContent = root.dataset.fileName;
@@ -202,52 +198,185 @@
       return root.dataset.fileName;
     }
 
-    async function deploy() {
-      deployButton.disabled = true;
-      problems.hidden = true;
-      say('Déploiement en cours…');
-      try {
-        var saved = await modeler.saveXML({ format: true });
-        var response = await fetch(root.dataset.deployUrl, {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: {
-            'Content-Type': 'application/json',
-            'Accept': 'application/json',
-            'X-CSRFToken': csrf ? csrf.content : ''
-          },
-          body: JSON.stringify({
-            fichier: fileName(),
-            xml: saved.xml,
-            protocole: root.dataset.processId || null
-          })
-        });
-        var isJson = (response.headers.get('Content-Type') || '').indexOf('json') >= 0;
-        var body = isJson ? await response.json() : null;
-        if (response.ok && body) {
-          dirty = false;
-          if (!root.dataset.processId && body.versions.length) {
-            root.dataset.processId = body.versions[0].id;
-          }
-          say(body.message, 'ok');
-          return;
-        }
-        if (body && body.errors) {
-          say('Le diagramme n\'a pas été déployé.', 'erreur');
-          showProblems(body.detail || body.title, body.errors.map(function (e) {
-            return e.message;
-          }));
-          return;
-        }
-        say(STATUS_MESSAGES[response.status] ||
-          'Erreur inattendue du serveur (code ' + response.status + ') : rien n\'a été ' +
-          'déployé. Réessayez plus tard.', 'erreur');
-      } catch (error) {
-        say('Le serveur est injoignable : rien n\'a été déployé. Vérifiez la connexion et ' +
-          'réessayez.', 'erreur');
-      } finally {
-        deployButton.disabled = false;
+    // The shape showing an element: itself, or for a process the pool that holds it.
+    function shapeOf(elementId) {
+      var registry = modeler.get('elementRegistry');
+      if (!elementId) {
+        return null;
       }
+      return registry.get(elementId) || registry.filter(function (element) {
+        var bo = element.businessObject;
+        return bo && bo.processRef && bo.processRef.id === elementId;
+      })[0] || null;
+    }
+
+    function clearMarks() {
+      var canvas = modeler.get('canvas');
+      var overlays = modeler.get('overlays');
+      marked.forEach(function (id) { canvas.removeMarker(id, 'relais-probleme'); });
+      overlays.remove({ type: 'relais-probleme' });
+      marked = [];
+    }
+
+    function selectElement(shape) {
+      modeler.get('selection').select(shape);
+      modeler.get('canvas').scrollToElement(shape);
+    }
+
+    function showProblems(title, items) {
+      clearMarks();
+      byId('problemes-titre').textContent = title;
+      var list = byId('problemes-liste');
+      list.replaceChildren();
+      var counts = {};
+      items.forEach(function (entry) {  // a server problem, or a plain French sentence
+        var problem = typeof entry === 'string' ? { element_id: null, message: entry } : entry;
+        var shape = shapeOf(problem.element_id);
+        var item = document.createElement('li');
+        var label = problem.element_name || problem.element_id;
+        var text = (label ? label + ' : ' : '') + problem.message;
+        if (shape) {
+          var button = document.createElement('button');
+          button.type = 'button';
+          button.className = 'lien';
+          button.textContent = text;
+          button.dataset.elementId = shape.id;
+          button.addEventListener('click', function () { selectElement(shape); });
+          item.appendChild(button);
+          counts[shape.id] = (counts[shape.id] || 0) + 1;
+        } else {
+          item.textContent = text;
+        }
+        list.appendChild(item);
+      });
+      Object.keys(counts).forEach(function (id) {
+        var canvas = modeler.get('canvas');
+        canvas.addMarker(id, 'relais-probleme');
+        marked.push(id);
+        var badge = document.createElement('span');
+        badge.className = 'relais-probleme-badge';
+        badge.textContent = counts[id] + ' problème' + (counts[id] > 1 ? 's' : '');
+        modeler.get('overlays').add(id, 'relais-probleme', {
+          position: { top: -12, right: 8 }, html: badge
+        });
+      });
+      problems.hidden = false;
+    }
+
+    function hideProblems() {
+      clearMarks();
+      problems.hidden = true;
+    }
+
+    async function post(url, body) {
+      var response = await fetch(url, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: {
+          'Content-Type': 'application/json',
+          'Accept': 'application/json',
+          'X-CSRFToken': csrf ? csrf.content : ''
+        },
+        body: JSON.stringify(body)
+      });
+      var isJson = (response.headers.get('Content-Type') || '').indexOf('json') >= 0;
+      return { response: response, body: isJson ? await response.json() : null };
+    }
+
+    function refused(answer, what) {
+      var body = answer.body;
+      if (body && body.problems) {
+        say('Le diagramme n\'a pas été ' + what + ' : corrigez les problèmes signalés sur ' +
+          'les éléments.', 'erreur');
+        showProblems(body.detail || body.title, body.problems);
+      } else if (body && body.errors) {
+        say((body.detail || body.title) + ' Rien n\'a été ' + what + '.', 'erreur');
+        showProblems(body.detail || body.title, body.errors.map(function (e) {
+          return { element_id: null, message: e.message };
+        }));
+      } else {
+        say(STATUS_MESSAGES[answer.response.status] ||
+          'Erreur inattendue du serveur (code ' + answer.response.status + ') : rien n\'a ' +
+          'été ' + what + '. Réessayez plus tard.', 'erreur');
+      }
+    }
+
+    // Saves the draft; true when the server kept it.
+    async function saveDraft() {
+      var saved = await modeler.saveXML({ format: true });
+      var answer = await post(root.dataset.saveUrl, {
+        fichier: fileName(),
+        xml: saved.xml,
+        protocole: root.dataset.processId || null,
+        brouillon: root.dataset.draftId || null,
+        revision: root.dataset.revision || null
+      });
+      if (!answer.response.ok || !answer.body) {
+        refused(answer, 'enregistré');
+        return false;
+      }
+      root.dataset.draftId = String(answer.body.id);
+      root.dataset.revision = String(answer.body.revision);
+      root.dataset.publishUrl = answer.body.publier;
+      changesLink.href = answer.body.changements;
+      changesLink.hidden = false;
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, '', answer.body.url);
+      }
+      dirty = false;
+      say(answer.body.message, 'ok');
+      return true;
+    }
+
+    async function run(action) {
+      if (busy) {
+        return;
+      }
+      busy = true;
+      saveButton.disabled = publishButton.disabled = true;
+      try {
+        await action();
+      } catch (error) {
+        say('Le serveur est injoignable : rien n\'a été enregistré ni publié. Vérifiez la ' +
+          'connexion et réessayez.', 'erreur');
+      } finally {
+        busy = false;
+        saveButton.disabled = publishButton.disabled = false;
+      }
+    }
+
+    async function save() {
+      hideProblems();
+      say('Enregistrement du brouillon…');
+      await saveDraft();
+    }
+
+    async function publish() {
+      hideProblems();
+      say('Vérification et publication…');
+      if ((dirty || !root.dataset.draftId) && !(await saveDraft())) {
+        return;
+      }
+      say('Brouillon enregistré ; vérification et publication…');
+      var url = root.dataset.publishUrl ||
+        root.dataset.saveUrl + '/' + root.dataset.draftId + '/publier';
+      var answer = await post(url, { revision: root.dataset.revision });
+      if (answer.response.ok && answer.body) {
+        say(answer.body.message, 'ok');
+        var link = document.createElement('a');
+        link.href = answer.body.versions[0].url;
+        link.textContent = ' Voir le protocole publié';
+        state.appendChild(link);
+        root.dataset.processId = answer.body.versions[0].id;
+        root.dataset.draftId = root.dataset.revision = root.dataset.publishUrl = '';
+        if (window.history && window.history.replaceState) {  // the draft no longer exists
+          window.history.replaceState(null, '', answer.body.versions[0].url + '/modifier');
+        }
+        changesLink.hidden = true;
+        dirty = false;
+        return;
+      }
+      refused(answer, 'publié');
     }
 
     async function download() {
@@ -269,13 +398,14 @@
         var warnings = result.warnings.length;
         say(warnings
           ? 'Diagramme chargé, avec ' + warnings + ' avertissement(s) d\'import : vérifiez-le ' +
-            'avant de déployer.'
-          : 'Diagramme chargé. Modifiez-le, puis « Déployer » crée une nouvelle version.',
+            'avant de publier.'
+          : 'Diagramme chargé. « Enregistrer le brouillon » garde vos modifications ; ' +
+            '« Publier » crée une nouvelle version.',
         warnings ? 'warning' : null);
         if (warnings && Bpmn.frenchImportMessage) {
           showProblems('Avertissements d\'import', result.warnings.map(Bpmn.frenchImportMessage));
         }
-        deployButton.disabled = false;
+        saveButton.disabled = publishButton.disabled = false;
         downloadButton.disabled = false;
       } catch (error) {
         say(error.message && error.message.indexOf('chargé') >= 0
@@ -291,7 +421,18 @@
         event.returnValue = '';
       }
     });
-    deployButton.addEventListener('click', deploy);
+    changesLink.addEventListener('click', function (event) {
+      if (dirty) {  // show the changes of what is on screen: save first
+        event.preventDefault();
+        run(async function () {
+          if (await saveDraft()) {
+            window.location.href = changesLink.href;
+          }
+        });
+      }
+    });
+    saveButton.addEventListener('click', function () { run(save); });
+    publishButton.addEventListener('click', function () { run(publish); });
     downloadButton.addEventListener('click', download);
     load();
   }

@@ -23,7 +23,8 @@ from engine.web.ui.views import bp
 @bp.get("/protocoles")
 @login_required
 def processes() -> Any:
-    versions = [v for v in runtime.latest_versions(uow()) if runtime.can_start(g.principal, v)]
+    versions = [v for v in runtime.available_versions(uow())
+                if runtime.can_start(g.principal, v)]
     return render_template("travail/protocoles.html", versions=versions)
 
 

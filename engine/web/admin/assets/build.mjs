@@ -1,6 +1,7 @@
 // Builds the modeler bundle into engine/web/static/vendor/ (run by `npm run build`, which
 // ops/_setup.sh calls after `npm ci`): relais-bpmn.js (bpmn-js, its properties panel and
-// bpmnlint, exposed as window.RelaisBpmn), relais-bpmn.css and the BPMN icon font.
+// bpmnlint, exposed as window.RelaisBpmn), relais-bpmn.css, the BPMN icon font, and
+// relais-diff.js (bpmn-js-differ, exposed as window.RelaisDiff).
 import * as esbuild from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -45,7 +46,9 @@ await esbuild.build({
   absWorkingDir: root,
   entryPoints: [
     join(here, 'relais-bpmn.js'),
-    join(here, 'relais-bpmn.css')
+    join(here, 'relais-bpmn.css'),
+    // The "what changed" page's semantic diff (bpmn-js-differ), a separate small bundle.
+    join(here, 'relais-diff.js')
   ],
   outdir: join(root, 'engine', 'web', 'static', 'vendor'),
   bundle: true,
