@@ -62,11 +62,20 @@ def _deployed_xml(db) -> str:
             DeploymentFile.name == DIAGRAM.name)).one().decode()
 
 
-def publish_from_modeler(page) -> str:
-    """Makes what the modeler shows the version users start (today « Déployer »)."""
-    page.click("#deployer")
-    page.wait_for_selector("#etat.message-ok")
-    return page.inner_text("#etat")
+def publish_from_modeler(page, changed: tuple[str, ...] = ()) -> str:
+    """Saves a draft, reads what changed (each of `changed` marked as modified), then
+    publishes the draft; returns the text of the page the administrator lands on."""
+    page.click("#enregistrer")
+    page.wait_for_selector("#etat.message-ok:has-text('Brouillon enregistré')")
+    page.click("#changements")
+    page.wait_for_selector("#liste-changements li")
+    changes = page.inner_text("#liste-changements")
+    for name in changed:
+        assert name in changes, changes
+    assert "Supprimé" not in changes
+    page.click("#publier")
+    page.wait_for_selector("main :text('Publié')")
+    return page.inner_text("main")
 
 
 def test_form_and_connector_parameter_changed_in_the_panel_reach_the_users(
@@ -109,7 +118,8 @@ def test_form_and_connector_parameter_changed_in_the_panel_reach_the_users(
     assert "Nombre de jours ouvrés" in item.inner_text()
     assert axe_problems(page, axe_source) == []
 
-    assert "version 2" in publish_from_modeler(page)
+    assert "Publié" in publish_from_modeler(page, ("Noter la présence",
+                                                   "Calculer l'échéance"))
     xml = _deployed_xml(db)
     assert '<spiffworkflow:property name="formJsonSchemaFilename" value="vc_relance.json"' in xml
     assert '<spiffworkflow:parameter id="working_days" type="int" value="10"' in xml
