@@ -11,8 +11,10 @@ import pytest
 
 ENGINE = Path(__file__).parents[2] / "engine"
 # The connector plug-in registers consent's service tasks in the runtime's registry
-# (`engine.runtime.connectors`, loaded by name): the one consent module that names runtime.
+# (`engine.runtime.connectors`, loaded by name) and consent's codes in the modeler's
+# catalogue (`engine.runtime.catalogue`): the one consent module that names runtime.
 CONNECTOR_PLUGIN = ENGINE / "consent" / "connectors.py"
+PLUGIN_IMPORTS = {"engine.runtime", "engine.runtime.connectors", "engine.runtime.catalogue"}
 
 
 def _modules(*domains: str) -> list[Path]:
@@ -37,8 +39,7 @@ def test_the_domains_are_there():
 @pytest.mark.parametrize("path", _modules("consent"), ids=lambda p: p.name)
 def test_consent_imports_neither_routing_nor_runtime(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    allowed = {"engine.runtime", "engine.runtime.connectors"} if path == CONNECTOR_PLUGIN \
-        else set()
+    allowed = PLUGIN_IMPORTS if path == CONNECTOR_PLUGIN else set()
     wrong = sorted(name for name in _imported(tree) - allowed
                    if name.startswith(("engine.routing", "engine.runtime")))
     assert wrong == []
