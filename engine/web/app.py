@@ -63,25 +63,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.extensions["relais.db"] = db or connect(settings)
 
     csrf = CSRFProtect(app)
-    from engine.web.admin import bp as admin_bp
-    from engine.web.admin.catalogue import bp as admin_catalogue_bp
-    from engine.web.admin.console_operations import admin_operations_blueprints
-    from engine.web.admin.home import bp as admin_home_bp
-    from engine.web.admin.people import bp as admin_people_bp
-    from engine.web.admin.territory import bp as admin_territory_bp
+    from engine.web.admin.console import admin_blueprints
     from engine.web.api import bp as api_bp
     from engine.web.api import contract as api_contract
     from engine.web.ui import bp as ui_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no ambient cookies: CSRF does not apply
     app.register_blueprint(ui_bp)
-    app.register_blueprint(admin_bp)
-    for blueprint in admin_operations_blueprints():  # keys, journal, operations
+    for blueprint in admin_blueprints():
         app.register_blueprint(blueprint)
-    app.register_blueprint(admin_home_bp)
-    app.register_blueprint(admin_people_bp)
-    app.register_blueprint(admin_catalogue_bp)
-    app.register_blueprint(admin_territory_bp)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     register_webhooks(app, csrf)
     app.spec_processor(api_contract.complete)
