@@ -80,10 +80,12 @@ class Document:
     state: str
     receipt_at: datetime | None = None
     delivery_id: int | None = None  # set when the viewer may open it
+    piece_id: int | None = None  # a piece kept in the situation (openable by its holder)
 
 
 @dataclass
 class ConsentView:
+    id: int
     decision: str
     state: str
     purposes: list[str]
@@ -92,6 +94,7 @@ class ConsentView:
     channel: str
     given_at: datetime
     expires_at: datetime | None
+    withdrawable: bool = False  # granted and still in force: the page offers its withdrawal
 
 
 @dataclass
@@ -201,22 +204,24 @@ def _documents(uow: UnitOfWork, principal: Principal, case: Case) -> list[Docume
             else "produit dans cette situation"
         received.append(Document(piece.document_name, origin, piece.document_date, "classé",
                                  delivery.acknowledged_at if delivery else None,
-                                 delivery.id if delivery and _may_open(principal, delivery)
-                                 else None))
+                                 piece_id=piece.id))
     return sent + received
 
 
-def _may_open(principal: Principal, delivery: Delivery) -> bool:
-    return principal.works_for(delivery.recipient_organisation_id)
+def consent_view(uow: UnitOfWork, item: Any) -> ConsentView:
+    """One consent in plain words (purposes, recipients' names, data, how, until when)."""
+    return _consent(uow, item)
 
 
 def _consent(uow: UnitOfWork, item: Any) -> ConsentView:
     ids = json.loads(item.recipients)
     orgs = {o.id: o.name for o in uow.session.scalars(
         select(Organisation).where(Organisation.id.in_(ids)))}
+    status = consent.status_of(uow, item, uow.now())
     return ConsentView(
-        decision="accordé" if item.decision == "granted" else "refusé",
-        state=CONSENT_STATES.get(consent.status_of(uow, item, uow.now()), ""),
+        id=item.id, decision="accordé" if item.decision == "granted" else "refusé",
+        state=CONSENT_STATES.get(status, ""), withdrawable=status == "active"
+        and item.decision == consent.GRANTED,
         purposes=[catalogue.PURPOSES[p].label if p in catalogue.PURPOSES else "autre finalité"
                   for p in json.loads(item.purposes)],
         recipients=[orgs.get(i, "organisation inconnue") for i in ids],

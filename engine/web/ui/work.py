@@ -10,6 +10,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, Invalid
+from engine.routing import preview
 from engine.routing import service as routing
 from engine.runtime import service as runtime
 from engine.situations import words, workspace
@@ -77,8 +78,12 @@ def task(task_id: int) -> Any:
         conflict = "Cette tâche a déjà été traitée."
     fields = html_forms.fields(form["schema"], form["ui"], values,
                                words.form_words(uow(), form["schema"])) if form else []
+    # A consent screen shows the document that would leave, built from what was typed.
+    shown = preview.transmission_preview(uow(), g.principal, task_id) \
+        if conflict is None else None
+    uow().commit()  # showing the preview is audited
     return render_template("travail/tache.html", task=row, instance=instance, form=form,
-                           fields=fields, errors=errors, conflict=conflict,
+                           fields=fields, errors=errors, conflict=conflict, preview=shown,
                            where=workspace.where(uow(), g.principal, instance)), status
 
 
