@@ -19,7 +19,7 @@ from engine.itp.models import ItpBooking
 from engine.routing import service as routing
 from engine.runtime import service as runtime
 from engine.runtime.models import HumanTask, Instance
-from engine.situations import service
+from engine.situations import filing, service
 from engine.situations.detail import startable
 
 HOME_TASKS = 10
@@ -80,11 +80,15 @@ def received(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
                                          if d["process_id"]})
     senders = dict(uow.session.execute(select(Organisation.slug, Organisation.name).where(
         Organisation.slug.in_({d["sender_organisation"] for d in deliveries}))).all())
+    purposes = filing.purposes_filed_by(uow, principal)
+    waiting = filing.being_filed(uow) if purposes else set()
     out = []
     for d in deliveries:
         case = cases.get(filed.get(d["id"], 0))
         seen = case is not None and principal.can_see(case)
         out.append({**d, "protocol": names.get(d["process_id"] or "", ""),
+                    "fileable": d["id"] not in filed and d["id"] not in waiting
+                    and d.get("purpose") in purposes,
                     "sender_name": senders.get(d["sender_organisation"], ""),
                     "received_at": datetime.fromisoformat(d["received_at"])
                     if d["received_at"] else None,
