@@ -37,6 +37,21 @@ class ConnectorContext:
 
 TransactionalRun = Callable[[ConnectorContext, Mapping[str, Any]], dict[str, Any]]
 
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What a connector's validator may use when a user task feeding it is completed: the
+    unit of work, the instance, its case, and the organisation whose member completes."""
+
+    uow: Any
+    instance_id: int
+    case_id: int
+    organisation_id: int
+
+
+# Answers {parameter: French message} for the parameters the connector would refuse.
+Validator = Callable[[ValidationContext, Mapping[str, Any]], dict[str, str]]
+
 # Modules of other domains that register their connectors when imported. Loaded on first
 # lookup, so the runtime names no connector implementation and imports stay acyclic.
 PROVIDERS: tuple[str, ...] = ("engine.routing.connectors", "engine.consent.connectors",
@@ -78,6 +93,9 @@ class Connector:
     optional: tuple[str, ...] = ()
     run: ConnectorRun | None = None
     run_in_transaction: TransactionalRun | None = None
+    # Checked when a user task whose answers feed these parameters is completed, so a value
+    # the connector would refuse is a field error on the form, not a later incident.
+    validate: Validator | None = None
 
     def __post_init__(self) -> None:
         if not _ID_PATTERN.match(self.id):

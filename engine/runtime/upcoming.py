@@ -19,7 +19,8 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.db import UnitOfWork
-from engine.runtime import spiff
+from engine.runtime import connectors, spiff
+from engine.runtime.errors import UnknownConnector
 from engine.runtime.execution import load
 from engine.runtime.models import HumanTask, Instance
 
@@ -49,7 +50,32 @@ def next_service_params(uow: UnitOfWork, row: HumanTask,
     return params
 
 
-def _downstream(start: Any, operator: str) -> Any | None:
+def refusals_of_next_connector(uow: UnitOfWork, task: Any, fields: set[str],
+                               context: connectors.ValidationContext) -> dict[str, str]:
+    """{form field: French message} for the values the next validating connector
+    downstream of `task` would refuse. `task.data` already holds the submitted routing
+    values; only a parameter given as a bare field name (`envoi`) is checked, so each
+    refusal is tied to the field the user typed."""
+    spec = _downstream(task.task_spec, None)
+    if spec is None:
+        return {}
+    try:
+        connector = connectors.get(spec.operation_name)
+    except UnknownConnector:
+        return {}
+    if connector.validate is None:
+        return {}
+    fed = {name: param["value"].strip() for name, param in spec.operation_params.items()
+           if isinstance(param.get("value"), str) and param["value"].strip() in fields}
+    if not fed:
+        return {}
+    values = {name: task.data.get(field) for name, field in fed.items()}
+    problems = connector.validate(context, values)
+    return {fed[name]: message for name, message in problems.items() if name in fed}
+
+
+def _downstream(start: Any, operator: str | None) -> Any | None:
+    """The first service task of `operator` (None: of any operator that validates)."""
     seen = {id(start)}
     frontier = list(getattr(start, "outputs", []))
     for _ in range(MAX_STEPS):
@@ -58,8 +84,16 @@ def _downstream(start: Any, operator: str) -> Any | None:
             if id(spec) in seen:
                 continue
             seen.add(id(spec))
-            if getattr(spec, "operation_name", None) == operator:
+            name = getattr(spec, "operation_name", None)
+            if name and (name == operator or (operator is None and _validates(name))):
                 return spec
             following += list(getattr(spec, "outputs", []))
         frontier = following
     return None
+
+
+def _validates(operator: str) -> bool:
+    try:
+        return connectors.get(operator).validate is not None
+    except UnknownConnector:
+        return False

@@ -68,3 +68,32 @@ def test_filing_answers_on_the_field_and_refuses_what_is_not_yours(client, db, c
     assert client.get(f"/recus/{delivery}/classer").status_code == 409  # already filed
     switch(client, "demo-is")  # the sender cannot file what it sent
     assert client.get(f"/recus/{delivery}/classer").status_code == 404
+
+
+def test_a_delivery_number_the_connector_would_refuse_is_a_field_error(client, db, clock):
+    t = Territory(client, db, clock)
+    delivery = sheet_sent(t)
+    dossier = t.start("demo-asso", "violence_conjugale_dossier")
+    t.complete("demo-asso", dossier["id"], {"action": "classer"})
+    task = t.task("demo-asso", dossier["id"])
+    # The API: RFC 9457 with the error on the field; nothing accepted, no incident.
+    wrong = t.post("demo-asso", f"/tasks/{task['id']}/complete", {"data": {"envoi": 987654}},
+                   status=422)
+    problem = wrong
+    assert [e["field"] for e in problem["errors"]] == ["envoi"]
+    assert "Documents reçus" in problem["errors"][0]["message"]
+    assert t.task("demo-asso", dossier["id"])["id"] == task["id"]  # still to do
+    assert not t.incidents()
+    # The page: French error tied to the field, what was typed kept.
+    login(client, "demo-asso")
+    page = client.get(f"/taches/{task['id']}").get_data(as_text=True)
+    answer = client.post(f"/taches/{task['id']}", data={"csrf_token": csrf_from(page),
+                                                        "envoi": "987654"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'id="envoi-err"' in html
+    assert re.search(r'aria-describedby="[^"]*envoi-err"', html)
+    assert 'value="987654"' in html and html.count('role="alert"') == 1
+    # The right number is accepted and filed.
+    t.complete("demo-asso", dossier["id"], {"envoi": delivery})
+    assert [p["delivery_id"] for p in t.pieces("demo-asso", dossier["case_id"])] == [delivery]
+    assert not t.incidents()
