@@ -47,9 +47,10 @@ class ValidationContext:
     instance_id: int
     case_id: int
     organisation_id: int
+    answers: Mapping[str, Any]  # the routed fields of the form being submitted
 
 
-# Answers {parameter: French message} for the parameters the connector would refuse.
+# Answers {parameter or answered field: French message} for what the connector would refuse.
 Validator = Callable[[ValidationContext, Mapping[str, Any]], dict[str, str]]
 
 # Modules of other domains that register their connectors when imported. Loaded on first

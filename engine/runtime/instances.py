@@ -133,7 +133,7 @@ def _check_next_connector(uow: UnitOfWork, task: Any, instance: Instance, row: H
     try:
         refused = upcoming.refusals_of_next_connector(
             uow, task, set(routed), connectors.ValidationContext(
-                uow, instance.id, instance.case_id, row.organisation_id or 0))
+                uow, instance.id, instance.case_id, row.organisation_id or 0, routed))
     finally:
         task.data.clear()
         task.data.update(saved)

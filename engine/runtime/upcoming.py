@@ -6,7 +6,7 @@ will receive. The runtime owns SpiffWorkflow; the caller only sees plain paramet
 
 Guarantees:
 - only the diagram's structure is walked (outgoing flows, breadth first, at most
-  `MAX_STEPS` elements away): nothing runs, nothing is saved;
+  `MAX_STEPS` elements away, never past another user task): nothing runs, nothing is saved;
 - each parameter is evaluated on the user task's data, as SpiffWorkflow would when the
   service task runs; a parameter that cannot be evaluated yet is left out (None).
 """
@@ -54,8 +54,9 @@ def refusals_of_next_connector(uow: UnitOfWork, task: Any, fields: set[str],
                                context: connectors.ValidationContext) -> dict[str, str]:
     """{form field: French message} for the values the next validating connector
     downstream of `task` would refuse. `task.data` already holds the submitted routing
-    values; only a parameter given as a bare field name (`envoi`) is checked, so each
-    refusal is tied to the field the user typed."""
+    values. A parameter given as a bare field name (`envoi`) is checked with its value; a
+    validator may also judge an answered field it reads later (`expires_on`); either way
+    each refusal is tied to the field the user typed."""
     spec = _downstream(task.task_spec, None)
     if spec is None:
         return {}
@@ -67,11 +68,11 @@ def refusals_of_next_connector(uow: UnitOfWork, task: Any, fields: set[str],
         return {}
     fed = {name: param["value"].strip() for name, param in spec.operation_params.items()
            if isinstance(param.get("value"), str) and param["value"].strip() in fields}
-    if not fed:
-        return {}
     values = {name: task.data.get(field) for name, field in fed.items()}
     problems = connector.validate(context, values)
-    return {fed[name]: message for name, message in problems.items() if name in fed}
+    tied = {fed[name]: message for name, message in problems.items() if name in fed}
+    return {**tied, **{name: message for name, message in problems.items()
+                       if name in fields and name not in fed}}
 
 
 def _downstream(start: Any, operator: str | None) -> Any | None:
@@ -87,7 +88,8 @@ def _downstream(start: Any, operator: str | None) -> Any | None:
             name = getattr(spec, "operation_name", None)
             if name and (name == operator or (operator is None and _validates(name))):
                 return spec
-            following += list(getattr(spec, "outputs", []))
+            if "UserTask" not in type(spec).__name__:  # a person's step ends the look-ahead
+                following += list(getattr(spec, "outputs", []))
         frontier = following
     return None
 

@@ -161,3 +161,26 @@ def test_the_kept_copy_of_a_refusal_opens_from_the_situation(client, db, clock):
     assert "Lefèvre" in docx_text(kept.data)
     switch(client, "demo-asso")
     assert client.get(links[0]).status_code == 404
+
+
+def test_a_consent_end_date_in_the_past_is_a_field_error(client, db, clock):
+    t = Territory(client, db, clock)
+    instance, checkpoint = sheet_ready_for_consent(t)
+    past = t.post("demo-is", f"/tasks/{checkpoint['id']}/complete",
+                  {"data": {**GRANTED, "expires_on": t.days(-1)}}, status=422)
+    assert [e["field"] for e in past["errors"]] == ["expires_on"]
+    assert not t.get("demo-is", f"/cases/{instance['case_id']}/consents")
+    login(client, "demo-is")
+    page = client.get(f"/taches/{checkpoint['id']}").get_data(as_text=True)
+    answer = client.post(f"/taches/{checkpoint['id']}", data={
+        "csrf_token": csrf_from(page), "decision": "granted", "channel": "oral", "presented": "on",
+        "given_by": "personne", "person": "P1", "expires_on": t.days(-1)})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'id="expires_on-err"' in html
+    assert html.count('class="erreur-champ"') == 1
+    assert re.search(r'aria-describedby="[^"]*expires_on-err"', html)
+    today = t.post("demo-is", f"/tasks/{checkpoint['id']}/complete",
+                   {"data": {**GRANTED, "expires_on": t.days(0)}})
+    assert today is not None
+    t.work()
+    assert not t.incidents()
