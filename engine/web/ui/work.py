@@ -43,7 +43,26 @@ def start(process_id: str) -> Any:
 @bp.get("/taches")
 @login_required
 def tasks() -> Any:
-    return render_template("travail/taches.html", tasks=workspace.my_tasks(uow(), g.principal))
+    rows = workspace.my_tasks(uow(), g.principal)
+    return render_template("travail/taches.html", tasks=rows,
+                           signature=workspace.tasks_signature(rows))
+
+
+@bp.get("/taches/liste")
+@login_required
+def tasks_fragment() -> Any:
+    """The task list's current state for `static/taches.js` (the home page asks for its
+    shorter list with `?accueil=1`)."""
+    home_list = request.args.get("accueil") == "1"
+    rows = workspace.my_tasks(uow(), g.principal)
+    rows = rows[:workspace.HOME_TASKS] if home_list else rows
+    count = len(rows)
+    announce = ("La liste de vos tâches a changé : "
+                + (f"{count} tâche{'s' if count > 1 else ''} à faire." if count
+                   else "aucune tâche en attente."))
+    html = render_template("travail/_taches.html", tasks=rows, home_list=home_list)
+    return {"signature": workspace.tasks_signature(rows), "count": count, "html": html,
+            "announce": announce}
 
 
 @bp.route("/taches/<int:task_id>", methods=["GET", "POST"])
