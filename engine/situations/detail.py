@@ -21,9 +21,11 @@ from engine.cases.models import Case
 from engine.consent import catalogue
 from engine.consent import service as consent
 from engine.db import UnitOfWork
+from engine.documents.render import french_datetime
 from engine.dossiers.models import Piece
 from engine.identity.models import Organisation, User
 from engine.identity.service import Principal
+from engine.itp.models import ItpBooking, ItpSession
 from engine.routing import service as routing
 from engine.routing.models import Delivery
 from engine.runtime import service as runtime
@@ -70,6 +72,7 @@ class Protocol:
     ready: list[Step] = field(default_factory=list)
     done: list[Event] = field(default_factory=list)
     problem: str | None = None
+    itp_session: str | None = None  # « 8 décembre 2026 à 14 h 00, salle du conseil »
 
 
 @dataclass
@@ -187,7 +190,22 @@ def _protocol(uow: UnitOfWork, principal: Principal, instance: Instance, name: s
               if r.state == "completed" and r.completed_at],
         problem=(f"Une étape automatique a échoué : {incident.error} L'équipe d'administration "
                  "est prévenue ; vous n'avez rien à refaire, le protocole reprendra après "
-                 "correction.") if incident else None)
+                 "correction.") if incident else None,
+        itp_session=_itp_session(uow, instance))
+
+
+def _itp_session(uow: UnitOfWork, instance: Instance) -> str | None:
+    """The ITP session the request is booked into, in words (date, time and place)."""
+    session = uow.session.scalars(
+        select(ItpSession).join(ItpBooking, ItpBooking.session_id == ItpSession.id)
+        .where(ItpBooking.instance_id == instance.id)
+        .order_by(ItpBooking.booked_at.desc())).first()
+    if session is None:
+        return None
+    text = french_datetime(session.starts_at)
+    if session.place:
+        text += f", {session.place}"
+    return text + (" (séance annulée)" if session.cancelled_at else "")
 
 
 def _documents(uow: UnitOfWork, principal: Principal, case: Case) -> list[Document]:

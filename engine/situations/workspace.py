@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -149,13 +149,20 @@ class Booked:
     instance_id: int
     protocol: str
     reference: str
+    decision_task_id: int | None = None  # the session's decision to record, when it is due
+
+
+AGENDA_PAST_DAYS = 14  # held sessions stay on the agenda while their decisions are recorded
+DECISION_FORM = "itp_decision.json"
 
 
 def itp_agenda(uow: UnitOfWork, principal: Principal) -> list[tuple[dict[str, Any],
                                                                      list[Booked]]]:
-    """The ITP secretariat's coming sessions (`itp.sessions` checks the role), each with the
-    requests booked into it, linked to their protocol."""
-    sessions = itp.sessions(uow, principal)
+    """The ITP secretariat's sessions, from two weeks ago on (`itp.sessions` checks the
+    role), each with the requests booked into it, linked to their protocol and, once the
+    session is held, to the decision record to enter (the protocol's own task)."""
+    sessions = itp.sessions(uow, principal,
+                            since=uow.now() - timedelta(days=AGENDA_PAST_DAYS))
     rows = uow.session.execute(
         select(ItpBooking.session_id, Instance.id, Instance.process_id, Case.reference)
         .join(Instance, Instance.id == ItpBooking.instance_id)
@@ -163,8 +170,11 @@ def itp_agenda(uow: UnitOfWork, principal: Principal) -> list[tuple[dict[str, An
         .where(ItpBooking.session_id.in_([s["id"] for s in sessions]))
         .order_by(ItpBooking.booked_at)).all() if sessions else []
     names = service.protocol_names(uow, {r[2] for r in rows})
+    decisions = {t.instance_id: t.id for t in uow.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id.in_([r[1] for r in rows]), HumanTask.state == "ready",
+        HumanTask.form == DECISION_FORM)) if runtime.may_act(principal, t)} if rows else {}
     booked: dict[int, list[Booked]] = {}
     for session_id, instance_id, process_id, reference in rows:
         booked.setdefault(session_id, []).append(Booked(instance_id, names[process_id],
-                                                        reference))
+                                                        reference, decisions.get(instance_id)))
     return [(s, booked.get(s["id"], [])) for s in sessions]
