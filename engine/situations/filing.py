@@ -48,9 +48,13 @@ FILINGS = {
 def purposes_filed_by(uow: UnitOfWork, principal: Principal) -> set[str]:
     """The delivery purposes whose filing protocol the principal may start: the inbox offers
     « Classer dans un dossier » for deliveries of these purposes not yet filed."""
-    wanted = {f.process_id for f in FILINGS.values()}
-    startable = {v.process_id for v in runtime.latest_versions(uow)
-                 if v.process_id in wanted and runtime.can_start(principal, v)}
+    startable: set[str] = set()
+    for process_id in {f.process_id for f in FILINGS.values()}:
+        try:
+            if runtime.can_start(principal, runtime.latest_version(uow, process_id)):
+                startable.add(process_id)
+        except NotFound:  # the protocol is not deployed here
+            continue
     return {purpose for purpose, f in FILINGS.items() if f.process_id in startable}
 
 
