@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from engine.bench import documents as envelope_bench
+from engine.bench import workspace as workspace_bench
 from engine.bench.common import (
     BENCH_DIR,
     DIAGRAM,
@@ -42,6 +43,9 @@ def _backend(url: str | None, steps: int, tasklist_instances: int, tasklist_quer
             name = testbed.db.dialect
             progress(f"{name} : protocole de {steps} étapes par la couche de services")
             result = measure_engine(testbed, steps, progress, bare_factory())
+            rounds = max(10, tasklist_queries // 10)
+            result["workspace"], case_id = workspace_bench.measure_demo(testbed, rounds,
+                                                                        progress)
             # The bulk instances carry a realistic state: the benchmark instance's at step 3.
             sample = result.pop("_state_3")
             progress(f"{name} : liste de tâches avec {tasklist_instances} instances")
@@ -50,6 +54,8 @@ def _backend(url: str | None, steps: int, tasklist_instances: int, tasklist_quer
             progress(f"{name} : chiffres d'une année, {tasklist_instances} personnes reçues")
             result["figures"] = measure_figures(testbed, tasklist_instances,
                                                 max(5, tasklist_queries // 10), progress)
+            result["workspace"].update(workspace_bench.measure_scale(
+                testbed, case_id, tasklist_instances, rounds, progress))
             result["server_version"] = testbed.server_version()
             return result
         finally:
@@ -182,7 +188,37 @@ def _summarise(report: dict[str, Any]) -> None:
         targets.append({"name": "load_errors", "backend": "postgresql",
                         **_target(load["errors"], 0)})
     report["tasklist_p95_ms"], report["state_bytes"] = tasklist, state
+    _summarise_workspace(report, targets)
     report["targets"] = targets
+
+
+def _summarise_workspace(report: dict[str, Any], targets: list[dict[str, Any]]) -> None:
+    """`pages.<db>.<page>_ms` (p95 with the demo data), `pages_at_scale.<db>.<page>_ms`,
+    `search_p95_ms.<db>` (at the task list's number of situations), and their targets."""
+    pages: dict[str, Any] = {"target_ms": workspace_bench.TARGET_PAGES_DEMO_MS}
+    scale: dict[str, Any] = {"target_ms": workspace_bench.TARGET_PAGES_SCALE_MS}
+    search: dict[str, Any] = {"target": workspace_bench.TARGET_SEARCH_P95_MS}
+    for backend, figures in report["engine"].items():
+        found = figures.get("workspace") if "skipped" not in figures else None
+        if not found:
+            continue
+        pages[backend] = {k: v for k, v in found["pages_demo"].items() if "_p50" not in k}
+        scale[backend] = {k: v for k, v in found["pages"].items() if "_p50" not in k}
+        search[backend] = found["search"]["p95_ms"]
+        note = {} if backend == "postgresql" else {
+            "note": "cible fixée pour PostgreSQL ; SQLite pour information"}
+        targets.append({"name": "pages_demo_p95_ms", "backend": backend,
+                        **_target(max(pages[backend].values()),
+                                  workspace_bench.TARGET_PAGES_DEMO_MS)})
+        targets.append({"name": "pages_at_scale_p95_ms", "backend": backend,
+                        "situations": found["situations"],
+                        **_target(max(scale[backend].values()),
+                                  workspace_bench.TARGET_PAGES_SCALE_MS), **note})
+        targets.append({"name": "search_p95_ms", "backend": backend,
+                        "situations": found["search"]["situations"],
+                        **_target(search[backend], workspace_bench.TARGET_SEARCH_P95_MS),
+                        **note})
+    report["pages"], report["pages_at_scale"], report["search_p95_ms"] = pages, scale, search
 
 
 def _all_met(targets: list[dict[str, Any]], name: str) -> bool | None:

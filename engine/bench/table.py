@@ -75,6 +75,16 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(f"Chiffres d'une année ({backend}, {fig['situations']} personnes reçues, "
                      f"{fig['fact_rows']} faits, {fig['indicators']} indicateurs) : p50 "
                      f"{fig['p50_ms']:.1f} ms, p95 {fig['p95_ms']:.1f} ms")
+        ws = f.get("workspace")
+        if ws:
+            for label, key in (("données de démonstration", "pages_demo"),
+                               (f"{ws['situations']} situations", "pages")):
+                shown = ", ".join(f"{k[:-3]} {v:.0f}" for k, v in ws[key].items()
+                                  if "_p50" not in k)
+                lines.append(f"Pages ({backend}, {label}, p95 ms) : {shown}")
+            lines.append(f"Recherche par nom ({backend}, {ws['search']['situations']} "
+                         f"situations) : p50 {ws['search']['p50_ms']:.1f} ms, p95 "
+                         f"{ws['search']['p95_ms']:.1f} ms")
         lines.append("")
     load = report.get("load")
     if load and "skipped" in load:

@@ -36,6 +36,7 @@ from typing import Any
 from engine.audit.service import SYSTEM
 from engine.cases import service as cases
 from engine.cases.models import CaseRecord
+from engine.clock import paris
 from engine.consent import policy
 from engine.consent import service as consent
 from engine.consent.catalogue import modeler_vocabulary
@@ -98,6 +99,24 @@ def run_in_transaction(context: connectors.ConnectorContext,
     return {"consent_id": recorded.id, "decision": recorded.decision}
 
 
+def _refusals(context: connectors.ValidationContext,
+              _params: Mapping[str, Any]) -> dict[str, str]:
+    """Before the decision form is accepted: an end date before today would be refused when
+    the decision is recorded; say so on the field instead."""
+    raw = context.answers.get("expires_on")
+    if not isinstance(raw, str):
+        return {}
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return {}  # the form's own validation answers a malformed date
+    today = context.uow.now().astimezone(paris()).date()
+    if day < today:
+        return {"expires_on": "La date de fin du consentement est passée : choisissez "
+                              "aujourd'hui ou une date à venir."}
+    return {}
+
+
 RECORD_CONSENT = connectors.register(connectors.Connector(
     id="relais/record_consent",
     description="Enregistre la décision de la personne saisie dans le formulaire de "
@@ -114,6 +133,7 @@ RECORD_CONSENT = connectors.register(connectors.Connector(
         )),
     ),
     run_in_transaction=run_in_transaction,
+    validate=_refusals,
 ))
 
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
+
 from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.consent import mentions
@@ -33,6 +35,7 @@ from engine.documents import build, render
 from engine.documents.envelope import CODE_RE
 from engine.dossiers import service as dossiers
 from engine.dossiers.errors import DossierInvalid
+from engine.dossiers.models import Piece
 from engine.errors import RelaisError
 from engine.identity.models import Organisation, OrganisationKind, User
 from engine.identity.roles import is_known_role
@@ -40,6 +43,7 @@ from engine.identity.service import Principal, principal_for
 from engine.routing import service as routing
 from engine.routing.connectors import acting_user
 from engine.routing.errors import RefusalAudit, attach
+from engine.routing.models import Delivery
 from engine.routing.recipients import recipient_organisation
 from engine.runtime import connectors
 from engine.runtime.models import Instance
@@ -126,6 +130,27 @@ def _file(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> di
     return {"piece_id": piece.id, "delivery_id": piece.delivery_id}
 
 
+def _file_refusals(context: connectors.ValidationContext,
+                   params: Mapping[str, Any]) -> dict[str, str]:
+    """Before the form feeding `delivery` is accepted: a number that is not a document
+    received by the organisation holding the case, or one already filed, is refused on the
+    field (the connector would refuse it the same way, later, as an incident)."""
+    if "delivery" not in params:
+        return {}
+    uow: UnitOfWork = context.uow
+    value = params["delivery"]
+    delivery = uow.session.get(Delivery, value) \
+        if isinstance(value, int) and not isinstance(value, bool) else None
+    case = cases.get_case(uow, context.case_id)
+    if delivery is None or delivery.recipient_organisation_id != case.organisation_id \
+            or delivery.status == routing.SEALED:
+        return {"delivery": "Aucun document reçu par votre organisation ne porte ce numéro : "
+                            "reprenez le numéro de l'envoi affiché dans « Documents reçus »."}
+    if uow.session.scalars(select(Piece.id).where(Piece.delivery_id == delivery.id)).first():
+        return {"delivery": "Ce document est déjà classé dans un dossier."}
+    return {}
+
+
 FILE_DELIVERY = connectors.register(connectors.Connector(
     id="relais/file_delivery",
     description="Classe dans le dossier un document reçu (copie chiffrée pour le dossier), "
@@ -145,6 +170,7 @@ FILE_DELIVERY = connectors.register(connectors.Connector(
         )),
     ),
     run_in_transaction=_file,
+    validate=_file_refusals,
 ))
 
 

@@ -116,7 +116,7 @@ def acting_user(uow: UnitOfWork, instance: Instance, organisation_id: int) -> in
     return last if last is not None else instance.started_by
 
 
-def _fields(uow: UnitOfWork, instance: Instance,
+def form_fields(uow: UnitOfWork, instance: Instance,
             records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
     """Every form property of the instance's records, by name (later forms win)."""
     version = uow.session.get(ProcessVersion, instance.process_version_id)
@@ -140,7 +140,7 @@ def _check_categories(template: render.Template, fields: Mapping[str, Mapping[st
             code="categories_undeclared")
 
 
-def _producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecord],
+def document_producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecord],
               fields: dict[str, dict[str, Any]], template: render.Template,
               sender: Organisation, recipient: Organisation, purpose: str) -> Any:
     def produce(authorization: Authorization) -> bytes:
@@ -178,7 +178,7 @@ def run_in_transaction(context: connectors.ConnectorContext,
         template = render.load_template(_text(params, "template") or "")
         records = [r for r in cases.records_of(uow, case, kind="form")
                    if r.instance_id == instance.id]
-        fields = _fields(uow, instance, records)
+        fields = form_fields(uow, instance, records)
         _check_categories(template, fields, categories)
         kind_label = _text(params, "document_name") or template.kind_label
         legal_basis_record = _record_id(params.get("legal_basis_record"))
@@ -190,8 +190,8 @@ def run_in_transaction(context: connectors.ConnectorContext,
     document = routing.Outgoing(
         kind_label=kind_label, title=kind_label, template=template.name,
         file_name=f"{stem}-{uow.now():%Y-%m-%d}.docx", records=tuple(r.id for r in records),
-        produce=_producer(uow, actor, case, records, fields, template, sender, recipient,
-                          purpose))
+        produce=document_producer(uow, actor, case, records, fields, template, sender,
+                                  recipient, purpose))
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
         categories=categories, document=document,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from engine import events
 from engine.audit import service as audit
 from engine.audit.service import Actor
@@ -26,6 +28,8 @@ from engine.consent import service as consent
 from engine.consent.errors import ConsentRefused
 from engine.consent.models import Consent
 from engine.db import UnitOfWork
+from engine.documents import render
+from engine.documents.errors import DocumentError
 from engine.routing import notices
 from engine.routing.recipients import recipient_organisation
 from engine.runtime import cancellation
@@ -108,3 +112,37 @@ def _cancel(uow: UnitOfWork, actor: Actor, case: Case, reason: str,
                      outbox=task.outbox_id, case=case.id, reason=reason, consent=consent_id)
         cancelled.append(task.outbox_id)
     return tuple(cancelled)
+
+
+def pending_on_consent(uow: UnitOfWork, case: Case, withdrawn: Consent) -> list[tuple[str, str]]:
+    """(document, recipient organisation's name) of each pending transmission that a
+    withdrawal of `withdrawn` would cancel now — what the confirmation step tells the person.
+
+    The same rule as `on_consent_withdrawn`, asked as if the consent were withdrawn: its
+    withdrawal date is set in memory only (no flush), then its stored value is restored as
+    unchanged, so nothing is written (on PostgreSQL the pending rows stay locked until the
+    caller's transaction ends, as for a withdrawal)."""
+    found = []
+    original = withdrawn.withdrawn_at
+    with uow.session.no_autoflush:
+        withdrawn.withdrawn_at = original or uow.now()
+        try:
+            for task in cancellation.pending_service_tasks(uow, case.id, TRANSMIT_OPERATOR):
+                if _rested_on(uow, case, withdrawn, task):
+                    recipient = recipient_organisation(uow, task.lanes,
+                                                       task.params.get("recipient"))
+                    found.append((_document_name(task.params),
+                                  recipient.name if recipient else ""))
+        finally:
+            set_committed_value(withdrawn, "withdrawn_at", original)
+    return found
+
+
+def _document_name(params: dict[str, Any]) -> str:
+    named = params.get("document_name")
+    if isinstance(named, str) and named.strip():
+        return named.strip()
+    try:
+        return render.load_template(str(params.get("template"))).kind_label
+    except DocumentError:
+        return "document"

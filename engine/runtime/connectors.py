@@ -37,6 +37,22 @@ class ConnectorContext:
 
 TransactionalRun = Callable[[ConnectorContext, Mapping[str, Any]], dict[str, Any]]
 
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What a connector's validator may use when a user task feeding it is completed: the
+    unit of work, the instance, its case, and the organisation whose member completes."""
+
+    uow: Any
+    instance_id: int
+    case_id: int
+    organisation_id: int
+    answers: Mapping[str, Any]  # the routed fields of the form being submitted
+
+
+# Answers {parameter or answered field: French message} for what the connector would refuse.
+Validator = Callable[[ValidationContext, Mapping[str, Any]], dict[str, str]]
+
 # Modules of other domains that register their connectors when imported. Loaded on first
 # lookup, so the runtime names no connector implementation and imports stay acyclic.
 PROVIDERS: tuple[str, ...] = ("engine.routing.connectors", "engine.consent.connectors",
@@ -98,6 +114,9 @@ class Connector:
     run_in_transaction: TransactionalRun | None = None
     # The documentation of every parameter (required and optional), for the modeler.
     documented: tuple[Parameter, ...] = ()
+    # Checked when a user task whose answers feed these parameters is completed, so a value
+    # the connector would refuse is a field error on the form, not a later incident.
+    validate: Validator | None = None
 
     def __post_init__(self) -> None:
         if not _ID_PATTERN.match(self.id):

@@ -25,7 +25,7 @@ from engine.errors import Conflict, Invalid, NotFound, RelaisError
 from engine.identity.errors import PermissionDenied
 from engine.identity.roles import Role
 from engine.identity.service import Principal, require_role
-from engine.runtime import spiff
+from engine.runtime import connectors, spiff, upcoming
 from engine.runtime.deployments import can_start, form_of_version
 from engine.runtime.execution import (
     RUNNING,
@@ -103,6 +103,7 @@ def _complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: An
         except forms.FormInvalid as exc:
             raise Invalid("Le formulaire contient des erreurs.", exc.errors) from None
         case = cases.get_case(uow, instance.case_id)
+        _check_next_connector(uow, task, instance, row, form, cleaned)
         record = cases.store_record(uow, principal.actor, case, kind="form", payload=cleaned,
                                     categories=form.categories(),
                                     organisation_id=row.organisation_id or 0, form=row.form,
@@ -122,6 +123,25 @@ def _complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: An
                  spec=row.spec_name)
     advance(uow, loaded, principal.actor)
     return instance
+
+
+def _check_next_connector(uow: UnitOfWork, task: Any, instance: Instance, row: HumanTask,
+                          form: forms.Form, cleaned: dict[str, Any]) -> None:
+    """A value the next service task's connector would refuse is a field error now (422,
+    nothing stored), not an accepted task followed by an incident."""
+    routed = form.routing_data(cleaned)
+    saved = dict(task.data)
+    task.data.update(routed)
+    try:
+        refused = upcoming.refusals_of_next_connector(
+            uow, task, set(routed), connectors.ValidationContext(
+                uow, instance.id, instance.case_id, row.organisation_id or 0, routed))
+    finally:
+        task.data.clear()
+        task.data.update(saved)
+    if refused:
+        raise Invalid("Le formulaire contient des erreurs.",
+                      [{"field": f, "message": m} for f, m in refused.items()])
 
 
 def set_status(uow: UnitOfWork, principal: Principal, instance_id: int, action: str,

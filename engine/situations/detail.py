@@ -21,9 +21,11 @@ from engine.cases.models import Case
 from engine.consent import catalogue
 from engine.consent import service as consent
 from engine.db import UnitOfWork
+from engine.documents.render import french_datetime
 from engine.dossiers.models import Piece
 from engine.identity.models import Organisation, User
 from engine.identity.service import Principal
+from engine.itp.models import ItpBooking, ItpSession
 from engine.routing import service as routing
 from engine.routing.models import Delivery
 from engine.runtime import service as runtime
@@ -70,6 +72,7 @@ class Protocol:
     ready: list[Step] = field(default_factory=list)
     done: list[Event] = field(default_factory=list)
     problem: str | None = None
+    itp_session: str | None = None  # « 8 décembre 2026 à 14 h 00, salle du conseil »
 
 
 @dataclass
@@ -80,10 +83,12 @@ class Document:
     state: str
     receipt_at: datetime | None = None
     delivery_id: int | None = None  # set when the viewer may open it
+    piece_id: int | None = None  # a piece kept in the situation (openable by its holder)
 
 
 @dataclass
 class ConsentView:
+    id: int
     decision: str
     state: str
     purposes: list[str]
@@ -92,6 +97,7 @@ class ConsentView:
     channel: str
     given_at: datetime
     expires_at: datetime | None
+    withdrawable: bool = False  # granted and still in force: the page offers its withdrawal
 
 
 @dataclass
@@ -185,7 +191,22 @@ def _protocol(uow: UnitOfWork, principal: Principal, instance: Instance, name: s
               if r.state == "completed" and r.completed_at],
         problem=(f"Une étape automatique a échoué : {incident.error} L'équipe d'administration "
                  "est prévenue ; vous n'avez rien à refaire, le protocole reprendra après "
-                 "correction.") if incident else None)
+                 "correction.") if incident else None,
+        itp_session=_itp_session(uow, instance))
+
+
+def _itp_session(uow: UnitOfWork, instance: Instance) -> str | None:
+    """The ITP session the request is booked into, in words (date, time and place)."""
+    session = uow.session.scalars(
+        select(ItpSession).join(ItpBooking, ItpBooking.session_id == ItpSession.id)
+        .where(ItpBooking.instance_id == instance.id)
+        .order_by(ItpBooking.booked_at.desc())).first()
+    if session is None:
+        return None
+    text = french_datetime(session.starts_at)
+    if session.place:
+        text += f", {session.place}"
+    return text + (" (séance annulée)" if session.cancelled_at else "")
 
 
 def _documents(uow: UnitOfWork, principal: Principal, case: Case) -> list[Document]:
@@ -202,22 +223,24 @@ def _documents(uow: UnitOfWork, principal: Principal, case: Case) -> list[Docume
             else "produit dans cette situation"
         received.append(Document(piece.document_name, origin, piece.document_date, "classé",
                                  delivery.acknowledged_at if delivery else None,
-                                 delivery.id if delivery and _may_open(principal, delivery)
-                                 else None))
+                                 piece_id=piece.id))
     return sent + received
 
 
-def _may_open(principal: Principal, delivery: Delivery) -> bool:
-    return principal.works_for(delivery.recipient_organisation_id)
+def consent_view(uow: UnitOfWork, item: Any) -> ConsentView:
+    """One consent in plain words (purposes, recipients' names, data, how, until when)."""
+    return _consent(uow, item)
 
 
 def _consent(uow: UnitOfWork, item: Any) -> ConsentView:
     ids = json.loads(item.recipients)
     orgs = {o.id: o.name for o in uow.session.scalars(
         select(Organisation).where(Organisation.id.in_(ids)))}
+    status = consent.status_of(uow, item, uow.now())
     return ConsentView(
-        decision="accordé" if item.decision == "granted" else "refusé",
-        state=CONSENT_STATES.get(consent.status_of(uow, item, uow.now()), ""),
+        id=item.id, decision="accordé" if item.decision == "granted" else "refusé",
+        state=CONSENT_STATES.get(status, ""), withdrawable=status == "active"
+        and item.decision == consent.GRANTED,
         purposes=[catalogue.PURPOSES[p].label if p in catalogue.PURPOSES else "autre finalité"
                   for p in json.loads(item.purposes)],
         recipients=[orgs.get(i, "organisation inconnue") for i in ids],

@@ -3,8 +3,9 @@ the situation they were filed in, and the home page that gathers them."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from engine.itp.models import ItpBooking
 from engine.routing import service as routing
 from engine.runtime import service as runtime
 from engine.runtime.models import HumanTask, Instance
-from engine.situations import service
+from engine.situations import filing, service
 from engine.situations.detail import startable
 
 HOME_TASKS = 10
@@ -37,6 +38,13 @@ class TaskRow:
     case_id: int | None  # set when the viewer may open the situation
     reference: str
     person: str
+
+
+def tasks_signature(rows: list[TaskRow]) -> str:
+    """A short fingerprint of a task list (which tasks, their due dates and overdue marks):
+    the refreshing page replaces its list only when this changes. Ids only, no names."""
+    text = ";".join(f"{r.id}:{r.due_at}:{r.overdue}" for r in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def my_tasks(uow: UnitOfWork, principal: Principal) -> list[TaskRow]:
@@ -80,11 +88,15 @@ def received(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
                                          if d["process_id"]})
     senders = dict(uow.session.execute(select(Organisation.slug, Organisation.name).where(
         Organisation.slug.in_({d["sender_organisation"] for d in deliveries}))).all())
+    purposes = filing.purposes_filed_by(uow, principal)
+    waiting = filing.being_filed(uow) if purposes else set()
     out = []
     for d in deliveries:
         case = cases.get(filed.get(d["id"], 0))
         seen = case is not None and principal.can_see(case)
         out.append({**d, "protocol": names.get(d["process_id"] or "", ""),
+                    "fileable": d["id"] not in filed and d["id"] not in waiting
+                    and d.get("purpose") in purposes,
                     "sender_name": senders.get(d["sender_organisation"], ""),
                     "received_at": datetime.fromisoformat(d["received_at"])
                     if d["received_at"] else None,
@@ -137,13 +149,20 @@ class Booked:
     instance_id: int
     protocol: str
     reference: str
+    decision_task_id: int | None = None  # the session's decision to record, when it is due
+
+
+AGENDA_PAST_DAYS = 14  # held sessions stay on the agenda while their decisions are recorded
+DECISION_FORM = "itp_decision.json"
 
 
 def itp_agenda(uow: UnitOfWork, principal: Principal) -> list[tuple[dict[str, Any],
                                                                      list[Booked]]]:
-    """The ITP secretariat's coming sessions (`itp.sessions` checks the role), each with the
-    requests booked into it, linked to their protocol."""
-    sessions = itp.sessions(uow, principal)
+    """The ITP secretariat's sessions, from two weeks ago on (`itp.sessions` checks the
+    role), each with the requests booked into it, linked to their protocol and, once the
+    session is held, to the decision record to enter (the protocol's own task)."""
+    sessions = itp.sessions(uow, principal,
+                            since=uow.now() - timedelta(days=AGENDA_PAST_DAYS))
     rows = uow.session.execute(
         select(ItpBooking.session_id, Instance.id, Instance.process_id, Case.reference)
         .join(Instance, Instance.id == ItpBooking.instance_id)
@@ -151,8 +170,11 @@ def itp_agenda(uow: UnitOfWork, principal: Principal) -> list[tuple[dict[str, An
         .where(ItpBooking.session_id.in_([s["id"] for s in sessions]))
         .order_by(ItpBooking.booked_at)).all() if sessions else []
     names = service.protocol_names(uow, {r[2] for r in rows})
+    decisions = {t.instance_id: t.id for t in uow.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id.in_([r[1] for r in rows]), HumanTask.state == "ready",
+        HumanTask.form == DECISION_FORM)) if runtime.may_act(principal, t)} if rows else {}
     booked: dict[int, list[Booked]] = {}
     for session_id, instance_id, process_id, reference in rows:
         booked.setdefault(session_id, []).append(Booked(instance_id, names[process_id],
-                                                        reference))
+                                                        reference, decisions.get(instance_id)))
     return [(s, booked.get(s["id"], [])) for s in sessions]

@@ -3,6 +3,7 @@ weekly series, change a capacity, cancel an empty session; no one else sees it."
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -41,3 +42,40 @@ def test_only_the_secretariat_sees_the_calendar(client):
     login(client, "demo-is")
     assert "Calendrier de l" not in client.get("/").get_data(as_text=True)
     assert client.get("/itp").status_code == 403
+
+
+def test_the_is_sees_the_session_and_the_secretary_records_the_decision_from_the_agenda(
+        client, db, clock):
+    from datetime import datetime
+
+    from protocol_support import GRANTED, Territory
+    from test_protocol_itp_synthese import submitted
+
+    t = Territory(client, db, clock)
+    itp = submitted(t)
+    t.complete("demo-is", itp["id"], GRANTED)
+    t.complete("demo-itp", itp["id"], {"completude": "complete"})
+    t.complete("demo-itp", itp["id"], {"a_partir_du": t.days(0)})
+    confirm = t.task("demo-itp", itp["id"])
+    seance = t.form("demo-itp", confirm["id"])["properties"]["seance"]["const"]
+    [session] = [s for s in t.get("demo-itp", "/itp/sessions") if s["label"] == seance]
+    # The IS who presented the request sees the session's date (and place) on her page.
+    login(client, "demo-is")
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", client.get(
+        f"/situations/{itp['case_id']}").get_data(as_text=True))))
+    assert f"Séance de l'instance technique partenariale : {seance}" in text
+    # Before the session: the agenda lists the request, nothing to record yet.
+    client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").get_data(
+        as_text=True))})
+    login(client, "demo-itp")
+    agenda = client.get("/itp").get_data(as_text=True)
+    assert f'id="seance-{session["id"]}"' in agenda
+    assert "Enregistrer le relevé de décisions" not in agenda
+    t.complete("demo-itp", itp["id"], {"seance": seance, "participants_cd": ["ts_enfance"]})
+    clock.set(datetime.fromisoformat(session["starts_at"]))
+    t.later(minutes=1)
+    login(client, "demo-itp")  # the session may have expired while the clock moved
+    agenda = client.get("/itp").get_data(as_text=True)
+    [decision] = re.findall(r'href="/taches/(\d+)">Enregistrer le relevé de décisions', agenda)
+    assert int(decision) == t.task("demo-itp", itp["id"])["id"]
+    assert client.get(f"/taches/{decision}").status_code == 200

@@ -90,3 +90,18 @@ def test_the_table_reads_the_same_report(report):
     assert "SpiffWorkflow seul (raw)" in table and "moteur sqlite" in table
     assert "Objectifs" in table and "envelope_throughput_ratio" in table
     assert "Chiffres d'une année (sqlite, 40 personnes reçues" in table
+
+
+def test_workspace_pages_and_search_are_reported(report):
+    """`pages.<db>.<page>_ms`, `pages_at_scale.<db>`, `search_p95_ms.<db>` and their targets."""
+    pages = ("accueil_ms", "taches_ms", "situations_ms", "situation_ms", "recus_ms",
+             "recherche_ms")
+    for backend in _backends(report):
+        _positive(report["pages"][backend], *pages)
+        _positive(report["pages_at_scale"][backend], *pages)
+        assert report["search_p95_ms"][backend] > 0
+        workspace = report["engine"][backend]["workspace"]
+        assert workspace["search"]["situations"] >= 40  # the filler was written
+        assert workspace["search"]["rows_found"] > 0  # the needles were found among them
+    names = {t["name"] for t in report["targets"]}
+    assert {"pages_demo_p95_ms", "pages_at_scale_p95_ms", "search_p95_ms"} <= names

@@ -49,8 +49,9 @@ def menu() -> dict[str, Any]:
 @bp.get("/")
 @login_required
 def home() -> Any:
-    return render_template("home.html", principal=g.principal,
-                           home=workspace.home(uow(), g.principal))
+    home_page = workspace.home(uow(), g.principal)
+    return render_template("home.html", principal=g.principal, home=home_page,
+                           task_signature=workspace.tasks_signature(home_page.tasks))
 
 
 @bp.route("/connexion", methods=["GET", "POST"])

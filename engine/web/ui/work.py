@@ -10,6 +10,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, Invalid
+from engine.routing import preview
 from engine.routing import service as routing
 from engine.runtime import service as runtime
 from engine.situations import words, workspace
@@ -43,7 +44,26 @@ def start(process_id: str) -> Any:
 @bp.get("/taches")
 @login_required
 def tasks() -> Any:
-    return render_template("travail/taches.html", tasks=workspace.my_tasks(uow(), g.principal))
+    rows = workspace.my_tasks(uow(), g.principal)
+    return render_template("travail/taches.html", tasks=rows,
+                           signature=workspace.tasks_signature(rows))
+
+
+@bp.get("/taches/liste")
+@login_required
+def tasks_fragment() -> Any:
+    """The task list's current state for `static/taches.js` (the home page asks for its
+    shorter list with `?accueil=1`)."""
+    home_list = request.args.get("accueil") == "1"
+    rows = workspace.my_tasks(uow(), g.principal)
+    rows = rows[:workspace.HOME_TASKS] if home_list else rows
+    count = len(rows)
+    announce = ("La liste de vos tâches a changé : "
+                + (f"{count} tâche{'s' if count > 1 else ''} à faire." if count
+                   else "aucune tâche en attente."))
+    html = render_template("travail/_taches.html", tasks=rows, home_list=home_list)
+    return {"signature": workspace.tasks_signature(rows), "count": count, "html": html,
+            "announce": announce}
 
 
 @bp.route("/taches/<int:task_id>", methods=["GET", "POST"])
@@ -78,8 +98,12 @@ def task(task_id: int) -> Any:
         conflict = "Cette tâche a déjà été traitée."
     fields = html_forms.fields(form["schema"], form["ui"], values,
                                words.form_words(uow(), form["schema"])) if form else []
+    # A consent screen shows the document that would leave, built from what was typed.
+    shown = preview.transmission_preview(uow(), g.principal, task_id) \
+        if conflict is None else None
+    uow().commit()  # showing the preview is audited
     return render_template("travail/tache.html", task=row, instance=instance, form=form,
-                           fields=fields, errors=errors, conflict=conflict,
+                           fields=fields, errors=errors, conflict=conflict, preview=shown,
                            where=workspace.where(uow(), g.principal, instance)), status
 
 
