@@ -188,15 +188,16 @@ def _export(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
                       consentement_du=render.french_date(authorization.given_at),
                       fondement=authorization.explanation)
         return build.stamp(made.produce(values),
-                           mentions.mentions_for(uow, sender, author, purpose, uow.now()))
+                           mentions.mentions_for(uow, sender, author, purpose, uow.now(),
+                                                 validator_user_id=author, sealed=True))
 
     stem = PurePosixPath(cover.name).stem
+    author = acting_user(uow, instance, sender.id)
     document = routing.Outgoing(
         kind_label=kind_label, title=kind_label, template=cover.name,
         file_name=f"{stem}-{uow.now():%Y-%m-%d}.docx",
         records=tuple(r.id for r in records) + tuple(p.record_id for p in made.pieces),
-        produce=produce)
-    author = acting_user(uow, instance, sender.id)
+        produce=produce, validator_user_id=author)
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
         categories=declared, document=document, author_user_id=author,

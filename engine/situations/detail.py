@@ -92,6 +92,7 @@ class ConsentView:
     channel: str
     given_at: datetime
     expires_at: datetime | None
+    given_by: str = ""
 
 
 @dataclass
@@ -222,7 +223,7 @@ def _consent(uow: UnitOfWork, item: Any) -> ConsentView:
         recipients=[orgs.get(i, "organisation inconnue") for i in ids],
         categories=[catalogue.category_label(c) for c in json.loads(item.categories)],
         channel=CHANNELS.get(item.channel, ""), given_at=item.given_at,
-        expires_at=item.expires_at)
+        expires_at=item.expires_at, given_by=catalogue.given_by_label(item.given_by))
 
 
 # --- timeline ------------------------------------------------------------------------------
