@@ -45,13 +45,21 @@ def _new_reference(uow: UnitOfWork) -> str:
 
 def open_case(uow: UnitOfWork, principal: Principal, organisation_id: int) -> Case:
     """A new situation owned by `organisation_id`, with a fresh wrapped key. Audited."""
+    return open_case_for(uow, principal.actor, organisation_id, opened_by=principal.user_id)
+
+
+def open_case_for(uow: UnitOfWork, actor: Actor, organisation_id: int, *,
+                  opened_by: int) -> Case:
+    """A new situation owned by `organisation_id` opened by the platform in reaction to an
+    event (an orientation received): `opened_by` names the user whose act caused it.
+    Audited as `case.opened` by `actor`."""
     now = uow.now()
     case = Case(reference=_new_reference(uow), organisation_id=organisation_id,
-                opened_by=principal.user_id, opened_at=now, last_activity_at=now)
+                opened_by=opened_by, opened_at=now, last_activity_at=now)
     case.wrapped_key = uow.master.wrap(AESGCM.generate_key(bit_length=256), _key_context(case))
     uow.session.add(case)
     uow.session.flush()
-    audit.append(uow, principal.actor, "case.opened", subject_type="case", subject_id=case.id,
+    audit.append(uow, actor, "case.opened", subject_type="case", subject_id=case.id,
                  organisation_id=organisation_id)
     return case
 

@@ -232,6 +232,8 @@ CASE_ACTIONS = {
     "case.opened": "Situation ouverte",
     "situations.person_received": "Personne reçue",
     "situations.person_added": "Personne ajoutée à la situation",
+    "situations.orientation_received": "Situation ouverte à la réception d'une orientation de "
+                                       "la police ou de la gendarmerie",
     "consent.recorded": "Consentement recueilli",
     "consent.withdrawn": "Consentement retiré",
     "consent.legal_basis_invoked": "Transmission sur une base légale",
