@@ -312,7 +312,7 @@ def _itp_synthese(d: _Driver) -> None:
         "problematiques": ["logement", "isolement"],
         "actions_menees": "Orientation vers le CCAS, dossier FSL déposé.",
         "question": "Quelle stratégie commune pour éviter l'expulsion ?",
-        "partenaire_invite": "aucun"})
+        "inviter_cmp": False, "inviter_association": False})
     d.complete("demo-is", request, {"information_personne": "informee"})
     d.complete("demo-is", request, GRANTED)
 
