@@ -253,6 +253,18 @@ class _Driver:
                                 delivery_id)
         self.relay()
 
+    def itp_session(self, instance_id: int) -> str:
+        """The session label the secretary confirms (what `relais/schedule_itp` booked, as
+        her task's form shows it)."""
+        from engine.runtime import service as runtime
+
+        with self.db.unit_of_work() as uow:
+            who = identity.principal_for(identity.get_user(uow, "demo-itp"))
+            task = next(t for t in runtime.ready_tasks(uow, who) if t.instance_id == instance_id)
+            form = runtime.task_form(uow, task)
+            assert form is not None
+            return str(form["schema"]["properties"]["seance"]["const"])
+
     def day(self, days: int) -> str:
         with self.db.unit_of_work() as uow:
             return (uow.now() + timedelta(days=days)).date().isoformat()
@@ -315,6 +327,25 @@ def _itp_synthese(d: _Driver) -> None:
         "inviter_cmp": False, "inviter_association": False})
     d.complete("demo-is", request, {"information_personne": "informee"})
     d.complete("demo-is", request, GRANTED)
+    # Another one scheduled: the CMP and the association invited, the IS told the date and
+    # place of the session in her tasks.
+    scheduled = d.start("demo-is", "itp_synthese")
+    d.complete("demo-is", scheduled, {
+        "personne_nom": "Exemple", "personne_prenom": "Iris", "foyer": "personne_seule",
+        "mineurs_concernes": False, "resume": "Situation fictive de démonstration : violences "
+        "au sein du couple, suivi psychique interrompu.",
+        "chronologie": "12/10/2026 : main courante\n04/11/2026 : venue au commissariat",
+        "problematiques": ["violences", "sante_psychique"],
+        "actions_menees": "Orientation vers l'association d'aide aux victimes.",
+        "question": "Comment coordonner le soin et l'accompagnement ?",
+        "inviter_cmp": True, "inviter_association": True})
+    d.complete("demo-is", scheduled, {"information_personne": "informee"})
+    d.complete("demo-is", scheduled, GRANTED)
+    d.complete("demo-itp", scheduled, {"completude": "complete"})
+    d.complete("demo-itp", scheduled, {"a_partir_du": d.day(0)})
+    d.complete("demo-itp", scheduled, {"seance": d.itp_session(scheduled),
+                                       "participants_cd": ["responsable_secteur",
+                                                           "ts_polyvalent"]})
 
 
 def _fiche_liaison(d: _Driver) -> None:
