@@ -217,6 +217,31 @@ EXPORT_DOSSIER = connectors.register(connectors.Connector(
 ))
 
 
+# --- relais/hand_dossier -------------------------------------------------------------------
+
+def _hand(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    uow: UnitOfWork = context.uow
+    instance = _instance(uow, context)
+    case = cases.get_case(uow, context.case_id)
+    user_id = acting_user(uow, instance, case.organisation_id)
+    actor = Actor(user_id, "système", organisation_id=case.organisation_id)
+    piece = dossiers.hand_over(uow, actor, case, instance,
+                               cover_name=_text(params, "template") or "",
+                               beneficiary=_text(params, "beneficiary") or "")
+    return {"piece_id": piece.id}
+
+
+HAND_DOSSIER = connectors.register(connectors.Connector(
+    id="relais/hand_dossier",
+    description="Prépare tout le dossier (les documents classés, dans l'ordre où ils ont été "
+    "établis) en un seul document que l'organisation remet à la victime elle-même ou à son "
+    "avocat, à sa demande écrite : rien ne part par Relais, le document reste dans le dossier "
+    "pour être imprimé ou remis.",
+    required=("template", "beneficiary"),
+    run_in_transaction=_hand,
+))
+
+
 # --- relais/destroy_dossier ----------------------------------------------------------------
 
 def _destroy(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -300,6 +300,45 @@ def assemble(cover: bytes, parts: list[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
+HANDED_TO = {"victime": "la victime elle-même", "avocat": "l'avocat de la victime"}
+HANDOVER_PURPOSE = "vc_dossier_export_police"  # « Remise du dossier de la victime, à sa demande »
+
+
+def hand_over(uow: UnitOfWork, actor: Actor, case: Case, instance: Instance, *,
+              cover_name: str, beneficiary: str) -> Piece:
+    """The whole dossier, in the order its documents were established, as one document the
+    organisation hands to the victim herself or to her lawyer (`beneficiary`: `victime` or
+    `avocat`) at her written request: nothing is sent through Relais — the piece is kept in
+    the case and downloaded or printed by the organisation, stamped with its mentions and
+    signature block. Audited `dossiers.handed_over` (codes and ids). DossierInvalid for an
+    unknown beneficiary or an empty dossier."""
+    if beneficiary not in HANDED_TO:
+        raise DossierInvalid("Bénéficiaire de la remise invalide : la victime ou son avocat.",
+                             code="connector_parameter_invalid")
+    cover = render.load_template(cover_name)
+    made = export(uow, case, cover)
+    organisation = uow.session.get(Organisation, case.organisation_id)
+    assert organisation is not None
+    records = instance_records(uow, case, instance)
+    values = instance_values(uow, case, records, instance_fields(uow, instance, records))
+    values.update(reference=case.reference, date_document=render.french_date(uow.now()),
+                  organisation_expediteur=organisation.name,
+                  beneficiaire=HANDED_TO[beneficiary])
+    content = build.stamp(made.produce(values), mentions.mentions_for(
+        uow, organisation, actor.user_id, HANDOVER_PURPOSE, uow.now(),
+        retention=case_retention(uow, case), validator_user_id=actor.user_id))
+    name = "Dossier remis à la victime" if beneficiary == "victime" \
+        else "Dossier remis à l'avocat de la victime"
+    piece = _store(uow, actor, case, kind=GENERATED, content=content,
+                   file_name=f"dossier-remis-{uow.now():%Y-%m-%d}.docx", document_name=name,
+                   categories=made.categories, document_date=uow.now(), template=cover.name,
+                   instance_id=instance.id)
+    audit.append(uow, actor, "dossiers.handed_over", subject_type="case", subject_id=case.id,
+                 organisation_id=case.organisation_id, piece=piece.id, beneficiary=beneficiary,
+                 pieces=len(made.pieces), instance=instance.id)
+    return piece
+
+
 def destroy(uow: UnitOfWork, actor: Actor, case: Case, reason: str) -> None:
     """Crypto-shred the case: every piece and record becomes unreadable, for everyone."""
     count = len(list(uow.session.scalars(select(Piece.id).where(Piece.case_id == case.id))))

@@ -205,3 +205,47 @@ def test_withdrawal_stops_the_wait_refusal_stops_the_export_and_destruction_is_f
     [destroyed] = t.audit("dossiers.destroyed")
     assert destroyed["reason"] == "demande_personne" and destroyed["pieces"] == 1
     assert t.audit("case.key_destroyed")[0]["subject"] == str(dossier["case_id"])
+
+
+def test_the_dossier_can_be_handed_to_the_victim_or_her_lawyer_at_her_written_request(t):
+    _first, delivery = send_sheet(t, "Élodie", t.days(-30))
+    dossier = file_sheet(t, delivery)
+    sent_before = len(t.audit("routing.transmitted"))
+
+    handed = t.start("demo-asso", "violence_conjugale_dossier", dossier["case_id"])
+    t.complete("demo-asso", handed["id"], {"action": "remettre"})
+    request = t.task("demo-asso", handed["id"])
+    assert request["name"] == "Recevoir la demande de remise à la victime ou à son avocat"
+    # Never on an oral request: the signed request must be confirmed as joined.
+    t.complete("demo-asso", handed["id"], {"beneficiaire": "avocat",
+                                            "date_demande": t.days(0),
+                                            "forme_demande": "courrier"}, status=422)
+    t.complete("demo-asso", handed["id"], {"beneficiaire": "avocat",
+                                            "avocat_nom": "Maître Durand, barreau de Dijon",
+                                            "date_demande": t.days(0),
+                                            "forme_demande": "courrier",
+                                            "demande_jointe": True})
+    assert t.status(handed["id"]) == "completed", t.incidents()
+    [piece] = [p for p in t.pieces("demo-asso", dossier["case_id"])
+               if p["document_name"] == "Dossier remis à l'avocat de la victime"]
+    text = t.piece_text("demo-asso", piece["id"])
+    assert "remet à l'avocat de la victime l'ensemble de son dossier : 1 fiche(s)" in text
+    assert "Maître Durand, barreau de Dijon" in text
+    assert "Gifles répétées depuis 2024 (Élodie)." in text  # the filed sheet itself
+    assert "Code pénal, art. 226-13" in text and "Validé par Nadia Benali" in text
+    # Nothing leaves through Relais: the association prints or hands the document itself.
+    assert len(t.audit("routing.transmitted")) == sent_before
+    assert t.inbox("demo-police") == [] and t.inbox("demo-gendarme") == []
+    [row] = t.audit("dossiers.handed_over")
+    assert row["beneficiary"] == "avocat" and row["pieces"] == 1
+    t.get("demo-is", f"/pieces/{piece['id']}/document", status=404)
+
+    herself = t.start("demo-asso", "violence_conjugale_dossier", dossier["case_id"])
+    t.complete("demo-asso", herself["id"], {"action": "remettre"})
+    t.complete("demo-asso", herself["id"], {"beneficiaire": "victime",
+                                             "date_demande": t.days(0),
+                                             "forme_demande": "ecrit_sur_place",
+                                             "demande_jointe": True})
+    [mine] = [p for p in t.pieces("demo-asso", dossier["case_id"])
+              if p["document_name"] == "Dossier remis à la victime"]
+    assert "remet à la victime elle-même" in t.piece_text("demo-asso", mine["id"])

@@ -113,6 +113,22 @@ def violence_conjugale() -> None:
     cover.add_paragraph("{{ sommaire }}")
     _save(cover, "violence_conjugale", "vc_dossier_export.docx")
 
+    handed = _document("Dossier protocole violences conjugales — remis à la victime",
+                       "Dossier protocole violences conjugales", CONFIDENTIAL,
+                       "Remis à {{ beneficiaire }} le {{ date_document }}, à la demande écrite "
+                       "de la victime.")
+    handed.add_paragraph("À la demande écrite de la victime du {{ date_demande }}, "
+                         "{{ organisation_expediteur }} remet à {{ beneficiaire }} l'ensemble "
+                         "de son dossier : {{ nombre_fiches }} fiche(s), du {{ premiere_fiche }} "
+                         "au {{ derniere_fiche }}, dans l'ordre chronologique.")
+    label_table(handed, [("Dossier", "{{ reference }}"), ("Avocat désigné", "{{ avocat_nom }}")])
+    handed.add_paragraph("Ce dossier appartient à la victime : elle en dispose librement "
+                         "(par exemple pour le joindre à une plainte). L'association en garde "
+                         "une copie tant qu'elle ne lui a pas demandé de le détruire.")
+    handed.add_heading("Sommaire", level=2)
+    handed.add_paragraph("{{ sommaire }}")
+    _save(handed, "violence_conjugale", "vc_dossier_remise.docx")
+
 
 # --- binôme IS / CMP -----------------------------------------------------------------------
 
