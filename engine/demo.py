@@ -41,6 +41,7 @@ ORGANISATIONS = (
      K.COMMUNE),
     ("parquet-demo", "Parquet du tribunal judiciaire (démo) — procureur de la République",
      K.PARQUET),
+    ("urgences-demo", "Centre hospitalier (démo) — service des urgences", K.HOSPITAL),
     ("comite-demo", "Comité de suivi ISCG (démo)", K.COMMITTEE),
 )
 
@@ -51,7 +52,9 @@ FIGURES_SCOPE = {"comite-demo": ("asso-iscg-demo", "asso-victimes-demo")}
 # victims' dossiers) and the IS's employer (the IS works in the police station under a
 # convention with the State) are authorised to keep offence data (loi Informatique et
 # libertés art. 46); both are bound by professional secrecy (shared-secrecy legal bases).
-OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo")
+# The hospital's emergency service signed the departmental protocol and fills the sheet
+# (which records offence data) with victims: the administrator authorises it too.
+OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo", "urgences-demo")
 BOUND_BY_SECRECY = ("asso-iscg-demo", "asso-victimes-demo")
 
 
@@ -75,6 +78,8 @@ LETTERHEADS = {
                     "dpo@mairie.demo.invalid"),
     "parquet-demo": ("5 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 80",
                      "dpo@justice.demo.invalid"),
+    "urgences-demo": ("177 rue de Versailles, 78150 Le Chesnay (démo)", "01 00 00 00 90",
+                      "dpo@hopital.demo.invalid"),
 }
 
 
@@ -109,6 +114,8 @@ USERS = (
              "commissariat-demo", Role.PSYCHOLOGUE),
     DemoUser("demo-parquet", "Hélène Vidal (substitute du procureur, démo)", "parquet-demo",
              Role.PARQUET),
+    DemoUser("demo-urgences", "Dr Paul Girard (urgences hospitalières, démo)", "urgences-demo",
+             Role.URGENCES),
 )
 
 # The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.

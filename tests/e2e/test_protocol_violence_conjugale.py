@@ -249,3 +249,32 @@ def test_the_dossier_can_be_handed_to_the_victim_or_her_lawyer_at_her_written_re
     [mine] = [p for p in t.pieces("demo-asso", dossier["case_id"])
               if p["document_name"] == "Dossier remis à la victime"]
     assert "remet à la victime elle-même" in t.piece_text("demo-asso", mine["id"])
+
+
+def test_a_partner_who_signed_the_protocol_fills_and_sends_a_sheet_too(t):
+    # The hospital's emergency service (role URGENCES) starts its own sheet: not only the IS.
+    sent = t.start("demo-urgences", "violence_conjugale_partenaire")
+    t.complete("demo-urgences", sent["id"], sheet("Sarah", t.days(0), gravite="delit"))
+    consent = t.form("demo-urgences", t.task("demo-urgences", sent["id"])["id"])
+    assert consent["properties"]["recipients"]["const"] == ["asso-victimes-demo"]
+    t.complete("demo-urgences", sent["id"], GRANTED)
+    [received] = [d for d in t.received("demo-asso", SHEET) if d["instance_id"] == sent["id"]]
+    detail = t.delivery("demo-asso", received["id"])
+    assert detail["manifest"]["sender_organisation"] == "urgences-demo"
+    assert detail["purpose"] == "vc_transmission" and detail["categories"] == VC_CATEGORIES
+    text = t.document("demo-asso", received["id"])
+    assert "Centre hospitalier (démo) — service des urgences" in text and "Sarah" in text
+    assert "Dr Paul Girard" in text
+    file_sheet(t, received["id"])
+    assert t.status(sent["id"]) == "completed"  # the association's receipt ends it
+
+    refused = t.start("demo-urgences", "violence_conjugale_partenaire")
+    t.complete("demo-urgences", refused["id"], sheet("Anaïs", t.days(0)))
+    t.complete("demo-urgences", refused["id"], REFUSED)
+    assert t.status(refused["id"]) == "completed"
+    [kept] = t.pieces("demo-urgences", refused["case_id"])
+    assert "Anaïs" in t.piece_text("demo-urgences", kept["id"])
+    assert len(t.received("demo-asso", SHEET)) == 1  # the refusal sent nothing
+    # Only the partner role starts it; the IS has her own protocol.
+    t.post("demo-is", "/instances", {"process_id": "violence_conjugale_partenaire"},
+           status=403)

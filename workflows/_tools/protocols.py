@@ -253,14 +253,60 @@ def violence_conjugale() -> Diagram:
                      dnodes, dflows, doc="Le dossier appartient à la victime : l'association y "
                      "classe les fiches reçues ; à la demande de la victime seulement, elle le "
                      "remet à la police ou à la gendarmerie, ou le détruit.")
+    partner_pool = _vc_partner_pool()
     merge_before(is_pool, "echeance", "envoi_ou_relance", "Envoi ou relance")
     merge_before(is_pool, "fiche", "fiche_directe_ou_apres_urgence",
                  "Fiche directe ou après l'urgence")
-    return Diagram("violence_conjugale", [asso_pool, is_pool],
+    return Diagram("violence_conjugale", [asso_pool, is_pool, partner_pool],
                    {RECEIPT: "accuse_reception", WITHDRAWN: "consentement_retire"},
                    [MessageFlow("mf_fiche", "transmettre", "classement",
                                 "Fiche chiffrée et signée"),
-                    MessageFlow("mf_accuse", "verser", "accuse", "Accusé de réception signé")])
+                    MessageFlow("mf_accuse", "verser", "accuse", "Accusé de réception signé"),
+                    MessageFlow("mf_fiche_partenaire", "p_transmettre", "classement",
+                                "Fiche d'un partenaire, chiffrée et signée")])
+
+
+def _vc_partner_pool() -> Pool:
+    """A partner who signed the departmental protocol — here the hospital's emergency
+    service — fills the same sheet with the victim and, with her consent, sends it to the
+    designated association (a lane names one role: another partner role is another pool)."""
+    nodes = [
+        Node("p_debut", "start", "Victime de violences conjugales reçue aux urgences",
+             "URGENCES", 0),
+        Node("p_territoire", "script", "Association désignée par le protocole", "URGENCES", 1,
+             script="association_designee = 'asso-victimes-demo'",
+             doc="L'association qui tient les dossiers selon le protocole départemental."),
+        Node("p_fiche", "user", "Remplir la fiche protocole avec la victime", "URGENCES", 2,
+             form="vc_fiche.json"),
+        *consent("p_consentement", "Recueillir la décision de la victime", "URGENCES", 3,
+                 purposes="['vc_transmission']", recipients="[association_designee]",
+                 categories=VC_CATEGORIES, question="Transmettre la fiche ?",
+                 expires_days=2190),
+        render("p_exemplaire", "Produire l'exemplaire conservé", "URGENCES", 6,
+               "vc_fiche_conservee.docx", row=1),
+        Node("p_fin_conservee", "end", "Fiche conservée par le service", "URGENCES", 7, 1),
+        transmit("p_transmettre", "Transmettre la fiche à l'association", "URGENCES", 6,
+                 template="vc_fiche_protocole.docx", recipient="association_designee",
+                 purpose="vc_transmission", categories=VC_CATEGORIES, role="'ASSOCIATION'"),
+        Node("p_accuse", "message", "Fiche versée au dossier", "URGENCES", 7, message=RECEIPT),
+        Node("p_fin_versee", "end", "Fiche reçue par l'association", "URGENCES", 8),
+    ]
+    flows = [
+        *chain("vcp", "p_debut", "p_territoire", "p_fiche", "p_consentement",
+               "p_consentement_enregistre", "p_consentement_decision"),
+        Flow("f_p_consentement_accord", "p_consentement_decision", "p_transmettre", "Oui",
+             GRANTED),
+        Flow("f_p_consentement_refus", "p_consentement_decision", "p_exemplaire", "Non"),
+        Flow("f_vcp_exemplaire", "p_exemplaire", "p_fin_conservee"),
+        Flow("f_vcp_transmettre", "p_transmettre", "p_accuse"),
+        Flow("f_vcp_accuse", "p_accuse", "p_fin_versee"),
+    ]
+    return Pool("violence_conjugale_partenaire",
+                "Violences conjugales — fiche d'un partenaire signataire",
+                [("URGENCES", "Urgences hospitalières, partenaire du protocole départemental")],
+                nodes, flows, doc="Les partenaires signataires du protocole départemental "
+                "peuvent eux aussi remplir la fiche avec la victime et, si elle le décide, "
+                "l'adresser à l'association qui tient son dossier.")
 
 
 # --- 2. binôme IS / CMP --------------------------------------------------------------------
