@@ -43,6 +43,7 @@ ORGANISATIONS = (
      K.COMMUNE),
     ("parquet-demo", "Parquet du tribunal judiciaire (démo) — procureur de la République",
      K.PARQUET),
+    ("urgences-demo", "Centre hospitalier (démo) — service des urgences", K.HOSPITAL),
     ("comite-demo", "Comité de suivi ISCG (démo)", K.COMMITTEE),
     ("employeur-demo", "Association employeuse des IS (démo) — direction", K.ASSOCIATION),
 )
@@ -56,7 +57,9 @@ FIGURES_SCOPE = {"comite-demo": ("asso-iscg-demo", "asso-victimes-demo"),
 # victims' dossiers) and the IS's employer (the IS works in the police station under a
 # convention with the State) are authorised to keep offence data (loi Informatique et
 # libertés art. 46); both are bound by professional secrecy (shared-secrecy legal bases).
-OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo")
+# The hospital's emergency service signed the departmental protocol and fills the sheet
+# (which records offence data) with victims: the administrator authorises it too.
+OFFENCE_DATA_AUTHORISED = ("asso-victimes-demo", "asso-iscg-demo", "urgences-demo")
 BOUND_BY_SECRECY = ("asso-iscg-demo", "asso-victimes-demo")
 
 
@@ -80,6 +83,8 @@ LETTERHEADS = {
                     "dpo@mairie.demo.invalid"),
     "parquet-demo": ("5 place André-Mignot, 78000 Versailles (démo)", "01 00 00 00 80",
                      "dpo@justice.demo.invalid"),
+    "urgences-demo": ("177 rue de Versailles, 78150 Le Chesnay (démo)", "01 00 00 00 90",
+                      "dpo@hopital.demo.invalid"),
 }
 
 
@@ -116,6 +121,8 @@ USERS = (
              "commissariat-demo", Role.PSYCHOLOGUE),
     DemoUser("demo-parquet", "Hélène Vidal (substitute du procureur, démo)", "parquet-demo",
              Role.PARQUET),
+    DemoUser("demo-urgences", "Dr Paul Girard (urgences hospitalières, démo)", "urgences-demo",
+             Role.URGENCES),
 )
 
 # The demo territory: one organisation per partner slot (engine/territory/slots.py); the
@@ -273,6 +280,18 @@ class _Driver:
                                 delivery_id)
         self.relay()
 
+    def itp_session(self, instance_id: int) -> str:
+        """The session label the secretary confirms (what `relais/schedule_itp` booked, as
+        her task's form shows it)."""
+        from engine.runtime import service as runtime
+
+        with self.db.unit_of_work() as uow:
+            who = identity.principal_for(identity.get_user(uow, "demo-itp"))
+            task = next(t for t in runtime.ready_tasks(uow, who) if t.instance_id == instance_id)
+            form = runtime.task_form(uow, task)
+            assert form is not None
+            return str(form["schema"]["properties"]["seance"]["const"])
+
     def day(self, days: int) -> str:
         with self.db.unit_of_work() as uow:
             return (uow.now() + timedelta(days=days)).date().isoformat()
@@ -332,9 +351,28 @@ def _itp_synthese(d: _Driver) -> None:
         "problematiques": ["logement", "isolement"],
         "actions_menees": "Orientation vers le CCAS, dossier FSL déposé.",
         "question": "Quelle stratégie commune pour éviter l'expulsion ?",
-        "partenaire_invite": "aucun"})
+        "inviter_cmp": False, "inviter_association": False})
     d.complete("demo-is", request, {"information_personne": "informee"})
     d.complete("demo-is", request, GRANTED)
+    # Another one scheduled: the CMP and the association invited, the IS told the date and
+    # place of the session in her tasks.
+    scheduled = d.start("demo-is", "itp_synthese")
+    d.complete("demo-is", scheduled, {
+        "personne_nom": "Exemple", "personne_prenom": "Iris", "foyer": "personne_seule",
+        "mineurs_concernes": False, "resume": "Situation fictive de démonstration : violences "
+        "au sein du couple, suivi psychique interrompu.",
+        "chronologie": "12/10/2026 : main courante\n04/11/2026 : venue au commissariat",
+        "problematiques": ["violences", "sante_psychique"],
+        "actions_menees": "Orientation vers l'association d'aide aux victimes.",
+        "question": "Comment coordonner le soin et l'accompagnement ?",
+        "inviter_cmp": True, "inviter_association": True})
+    d.complete("demo-is", scheduled, {"information_personne": "informee"})
+    d.complete("demo-is", scheduled, GRANTED)
+    d.complete("demo-itp", scheduled, {"completude": "complete"})
+    d.complete("demo-itp", scheduled, {"a_partir_du": d.day(0)})
+    d.complete("demo-itp", scheduled, {"seance": d.itp_session(scheduled),
+                                       "participants_cd": ["responsable_secteur",
+                                                           "ts_polyvalent"]})
 
 
 def _fiche_liaison(d: _Driver) -> None:

@@ -10,6 +10,10 @@ Relais keywords on properties:
 - `x-relais-stat: "<indicator>"`: the value is counted in the activity figures (engine/figures)
   under that indicator; allowed only on choices (one or several), booleans, integers and dates
   (counted by month), never on free text.
+- `x-relais-retention: "gravity"`: the chosen value is the gravity of the facts
+  (`contravention`, `delit`, `crime`), which the case keeps (its gravest) so that the
+  retention sweep keeps it as long as the offence can be prosecuted; only on a choice among
+  those three codes.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.json$")
 ROUTABLE_TYPES = frozenset({"boolean", "number", "integer"})
 STAT_KEY = "x-relais-stat"
 STAT_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+RETENTION_KEY = "x-relais-retention"
+GRAVITY_CODES = ("contravention", "delit", "crime")  # from the least to the gravest
 
 
 class FormError(Exception):
@@ -79,6 +85,14 @@ class Form:
             for item in value if isinstance(value, list) else [value]:
                 facts.append((indicator, _stat_value(item)))
         return facts
+
+    def retention_gravity(self, data: dict[str, Any]) -> str | None:
+        """The gravity of the facts a submission records (its `x-relais-retention` field),
+        or None when the form records none or it was left empty."""
+        for name, prop in self.properties.items():
+            if prop.get(RETENTION_KEY) == "gravity" and data.get(name) in GRAVITY_CODES:
+                return str(data[name])
+        return None
 
     def with_choices(self, allowed: dict[str, list[Any]]) -> Form:
         """This form with some choices narrowed to `allowed` (values outside the field's own
@@ -183,6 +197,10 @@ def check_definition(schema: dict[str, Any]) -> list[str]:
         stat_problem = _stat_problem(name, prop)
         if stat_problem:
             problems.append(stat_problem)
+        if RETENTION_KEY in prop and (prop[RETENTION_KEY] != "gravity" or not set(
+                prop.get("enum") or ["?"]) <= set(GRAVITY_CODES)):
+            problems.append(f"champ « {name} » : x-relais-retention vaut « gravity », sur un "
+                            "choix parmi contravention, delit, crime")
     return problems
 
 

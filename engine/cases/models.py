@@ -26,6 +26,10 @@ class Case(Base):
     key_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     key_destroyed_by: Mapped[int | None] = mapped_column(Integer)
     key_destroyed_reason: Mapped[str | None] = mapped_column(String(40))
+    # The gravest gravity of the facts its records declare (`contravention`, `delit`, `crime`,
+    # a form field marked `x-relais-retention`): how long the retention sweep keeps the purposes
+    # that follow it (engine.consent.catalogue.retention_of). A code, never a text.
+    gravity: Mapped[str | None] = mapped_column(String(16))
 
 
 class CaseRecord(Base):

@@ -45,13 +45,21 @@ def _new_reference(uow: UnitOfWork) -> str:
 
 def open_case(uow: UnitOfWork, principal: Principal, organisation_id: int) -> Case:
     """A new situation owned by `organisation_id`, with a fresh wrapped key. Audited."""
+    return open_case_for(uow, principal.actor, organisation_id, opened_by=principal.user_id)
+
+
+def open_case_for(uow: UnitOfWork, actor: Actor, organisation_id: int, *,
+                  opened_by: int) -> Case:
+    """A new situation owned by `organisation_id` opened by the platform in reaction to an
+    event (an orientation received): `opened_by` names the user whose act caused it.
+    Audited as `case.opened` by `actor`."""
     now = uow.now()
     case = Case(reference=_new_reference(uow), organisation_id=organisation_id,
-                opened_by=principal.user_id, opened_at=now, last_activity_at=now)
+                opened_by=opened_by, opened_at=now, last_activity_at=now)
     case.wrapped_key = uow.master.wrap(AESGCM.generate_key(bit_length=256), _key_context(case))
     uow.session.add(case)
     uow.session.flush()
-    audit.append(uow, principal.actor, "case.opened", subject_type="case", subject_id=case.id,
+    audit.append(uow, actor, "case.opened", subject_type="case", subject_id=case.id,
                  organisation_id=organisation_id)
     return case
 
@@ -98,10 +106,12 @@ def store_record(uow: UnitOfWork, actor: Actor, case: Case, *, kind: str,
                  payload: dict[str, Any], categories: set[str] | list[str],
                  organisation_id: int, form: str | None = None, instance_id: int | None = None,
                  task_ref: str | None = None,
-                 stats: Sequence[tuple[str, str]] = ()) -> CaseRecord:
+                 stats: Sequence[tuple[str, str]] = (),
+                 gravity: str | None = None) -> CaseRecord:
     """Encrypt and keep one record of the case. Audited (without its content). `stats` (the
     form's counted codes) are published with `RecordStored` for the activity figures, which
-    are written in this same transaction."""
+    are written in this same transaction. `gravity` (the gravity of the facts the record
+    declares) is kept on the case when graver than what it knew (`keep_gravity`)."""
     key = _case_key(uow, case)
     uid = str(uuid.uuid4())
     nonce = os.urandom(12)
@@ -116,10 +126,29 @@ def store_record(uow: UnitOfWork, actor: Actor, case: Case, *, kind: str,
     uow.session.flush()
     audit.append(uow, actor, "case.record_stored", subject_type="case", subject_id=case.id,
                  record=record.id, kind=kind, form=form, categories=sorted(categories))
+    if gravity is not None:
+        keep_gravity(uow, actor, case, gravity)
     if stats:
         events.record(uow, RecordStored(actor, case.id, organisation_id, record.id, form,
                                         tuple(stats)))
     return record
+
+
+GRAVITIES = ("contravention", "delit", "crime")  # from the least to the gravest
+
+
+def keep_gravity(uow: UnitOfWork, actor: Actor, case: Case, gravity: str) -> bool:
+    """Keep on the case the gravity of facts it records, when graver than the one it has: a
+    crime recorded after a délit keeps the case 20 years, never the reverse. Audited when it
+    changes; an unknown code is refused (ValueError: a programming error, forms check it)."""
+    if gravity not in GRAVITIES:
+        raise ValueError(f"unknown gravity {gravity!r}")
+    if case.gravity in GRAVITIES and GRAVITIES.index(case.gravity) >= GRAVITIES.index(gravity):
+        return False
+    previous, case.gravity = case.gravity, gravity
+    audit.append(uow, actor, "case.gravity_recorded", subject_type="case", subject_id=case.id,
+                 gravity=gravity, previous=previous)
+    return True
 
 
 def read_record(uow: UnitOfWork, actor: Actor, case: Case, record: CaseRecord,

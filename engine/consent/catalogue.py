@@ -144,6 +144,22 @@ def gdpr_bases(purpose: str) -> tuple[str, ...]:
     return (found.gdpr_basis, *found.gdpr_special) if found else ()
 
 
+# --- who gave the agreement -------------------------------------------------------------------
+
+# The standard consent form's `given_by` (forms/consentement.json): who gave the agreement.
+GIVEN_BY_LABELS = {
+    "personne": "la personne elle-même",
+    "representant_legal": "son représentant légal (tuteur, curateur selon la mesure)",
+    "mineur_et_parents": "le mineur avec les titulaires de l'autorité parentale",
+}
+GIVEN_BY_UNKNOWN = "non précisé (recueilli avant que Relais ne l'enregistre)"
+
+
+def given_by_label(code: str | None) -> str:
+    """Who gave the agreement, in words; a consent recorded before the field existed says so."""
+    return GIVEN_BY_LABELS.get(code or "", GIVEN_BY_UNKNOWN)
+
+
 # --- information step of a legal basis -----------------------------------------------------
 
 INFORMED = "informed"

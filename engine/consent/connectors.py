@@ -95,7 +95,8 @@ def run_in_transaction(context: connectors.ConnectorContext,
         recipients=payload["recipients"], categories=payload["categories"],
         channel=payload["channel"], decision=payload["decision"], given_at=record.created_at,
         expires_at=_expiry(payload, params.get("expires_days"), now),
-        person=payload.get("person") or consent.DEFAULT_PERSON, source_record=record)
+        person=payload.get("person") or consent.DEFAULT_PERSON, source_record=record,
+        given_by=payload.get("given_by") or consent.DEFAULT_GIVEN_BY)
     return {"consent_id": recorded.id, "decision": recorded.decision}
 
 

@@ -19,7 +19,9 @@ class Consent(Base):
 
     `uid` is the public identifier written into envelope manifests; `purposes`, `recipients`
     (organisation ids) and `categories` are JSON lists; `person` is the person's pseudonym
-    within the case (`P1` the person followed, `P2`… relatives). A consent is never edited:
+    within the case (`P1` the person followed, `P2`… relatives); `given_by` who gave the
+    agreement (the person, a legal representative, the minor with the holders of parental
+    authority). A consent is never edited:
     a changed decision is a new version (`supersedes_id` names the one it replaces, `version`
     counts them); withdrawal only sets `withdrawn_at`, and every change is also a
     `ConsentEvent`.
@@ -39,6 +41,9 @@ class Consent(Base):
     recipients: Mapped[str] = mapped_column(Text)
     categories: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))  # oral | written | electronic
+    # Who gave the agreement: personne | representant_legal | mineur_et_parents (catalogue's
+    # GIVEN_BY_LABELS); null for a consent recorded before migration 0018.
+    given_by: Mapped[str | None] = mapped_column(String(24))
     given_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

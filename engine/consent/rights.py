@@ -17,14 +17,16 @@ from sqlalchemy import select
 
 from engine.audit import service as audit
 from engine.cases import service as cases
+from engine.consent import mentions
 from engine.consent import service as consent_service
 from engine.consent.catalogue import (
     category_label,
+    given_by_label,
     purpose_label,
 )
 from engine.consent.models import Consent
 from engine.db import UnitOfWork
-from engine.documents import render
+from engine.documents import build, render
 from engine.identity.models import Organisation, User
 from engine.identity.service import Principal
 
@@ -53,7 +55,9 @@ def organisation_names(uow: UnitOfWork, ids: list[int]) -> dict[int, str]:
 
 def consent_receipt(uow: UnitOfWork, principal: Principal, consent: Consent) -> tuple[str, bytes]:
     """(file name, docx) of the receipt the person keeps: what they decided, to whom, for
-    what, which data, until when, and how to withdraw. Audited."""
+    what, which data, until when, who gave the agreement, and how to withdraw — stamped like
+    every document the organisation issues (letterhead, author, 226-13, the RGPD notice with
+    the controller, DPO, retention and the right to complain to the CNIL). Audited."""
     case = cases.get_case(uow, consent.case_id)
     consent_service.require_case_professional(principal, case, "imprimer ce reçu")
     recipients = json.loads(consent.recipients)
@@ -62,7 +66,8 @@ def consent_receipt(uow: UnitOfWork, principal: Principal, consent: Consent) -> 
     now = uow.now()
     values = {
         "organisation": names[case.organisation_id], "reference": case.reference,
-        "personne": consent.person, "date_recueil": render.french_date(consent.given_at),
+        "personne": consent.person, "accord_donne_par": given_by_label(consent.given_by),
+        "date_recueil": render.french_date(consent.given_at),
         "recueilli_par": author.display_name if author else "—",
         "decision": "vous acceptez ce partage" if consent.decision == consent_service.GRANTED
         else "vous refusez ce partage",
@@ -75,7 +80,12 @@ def consent_receipt(uow: UnitOfWork, principal: Principal, consent: Consent) -> 
         else "sans date limite, jusqu'à votre retrait",
         "etat": status_text(uow, consent, now), "identifiant": consent.uid,
         "version": consent.version, "date_document": render.french_date(now)}
-    content = render.render_docx(template(RECEIPT_TEMPLATE), values)
+    organisation = uow.session.get(Organisation, case.organisation_id)
+    assert organisation is not None
+    purposes = json.loads(consent.purposes)
+    content = build.stamp(render.render_docx(template(RECEIPT_TEMPLATE), values),
+                          mentions.mentions_for(uow, organisation, principal.user_id,
+                                                purposes[0] if purposes else None, now))
     consent_service.add_event(uow, consent, "receipt_printed", principal.user_id)
     audit.append(uow, principal.actor, "consent.receipt_printed", subject_type="case",
                  subject_id=case.id, organisation_id=case.organisation_id, consent=consent.id)

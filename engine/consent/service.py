@@ -51,7 +51,7 @@ from engine.audit import service as audit
 from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.cases.models import Case, CaseRecord
-from engine.consent.catalogue import PURPOSES
+from engine.consent.catalogue import GIVEN_BY_LABELS, PURPOSES
 from engine.consent.errors import (
     ConsentInvalid,
     ConsentNotFound,
@@ -88,6 +88,7 @@ DECISIONS = frozenset({GRANTED, REFUSED})
 CHANNELS = frozenset({"oral", "written", "electronic"})
 PERSON_RE = re.compile(r"P[1-9][0-9]?")
 DEFAULT_PERSON = "P1"
+DEFAULT_GIVEN_BY = "personne"
 EVIDENCE_KIND = "consent_evidence"
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 EVIDENCE_SIGNATURES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n",
@@ -146,12 +147,14 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                    categories: Sequence[str], channel: str, decision: str = GRANTED,
                    given_at: datetime | None = None, expires_at: datetime | None = None,
                    person: str = DEFAULT_PERSON, supersedes: Consent | None = None,
-                   source_record: CaseRecord | None = None) -> Consent:
+                   source_record: CaseRecord | None = None,
+                   given_by: str = DEFAULT_GIVEN_BY) -> Consent:
     """Record the person's decision for `case` (recipients are organisation slugs). Audited.
 
     Only a user of the organisation holding the case records its consents; every code is
     checked (purposes of the catalogue, data categories, channel, decision, recipients that
-    exist, the person's pseudonym `P1`…`P99`). With `supersedes`, the new consent is the next
+    exist, the person's pseudonym `P1`…`P99`, who gave the agreement: `given_by`, a code of
+    `GIVEN_BY_LABELS`). With `supersedes`, the new consent is the next
     version of that one (same case and person), which stops authorising from `given_at`.
     `source_record` is the decision form it comes from (a diagram's checkpoint): one record
     gives rise to one consent only. A decision given no later than a withdrawal of the same
@@ -166,6 +169,10 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
     if not is_pseudonym(person):
         raise ConsentInvalid("Personne concernée invalide : un pseudonyme P1, P2… est "
                              "attendu (jamais un nom).")
+    if given_by not in GIVEN_BY_LABELS:
+        raise ConsentInvalid("« Accord donné par » invalide : la personne elle-même, son "
+                             "représentant légal, ou le mineur avec les titulaires de "
+                             "l'autorité parentale.", code="consent_invalid")
     if expires_at is not None and expires_at <= given:
         raise ConsentInvalid("La date d'expiration du consentement doit suivre celle du "
                              "recueil.", code="consent_invalid")
@@ -178,7 +185,8 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                       organisation_id=case.organisation_id, person=person, version=version,
                       supersedes_id=supersedes.id if supersedes else None, decision=decision,
                       purposes=_json(purposes), recipients=json.dumps(sorted(organisation_ids)),
-                      categories=_json(categories), channel=channel, given_at=given,
+                      categories=_json(categories), channel=channel, given_by=given_by,
+                      given_at=given,
                       expires_at=expires_at, recorded_by=principal.user_id,
                       recorded_at=uow.now())
     uow.session.add(consent)
@@ -193,17 +201,17 @@ def record_consent(uow: UnitOfWork, principal: Principal, case: Case, *,
                  decision=decision, channel=channel, purposes=sorted(set(purposes)),
                  recipients=sorted(organisation_ids), categories=sorted(set(categories)),
                  expires_at=expires_at.isoformat() if expires_at else None, person=person,
-                 version=version, supersedes=consent.supersedes_id)
+                 given_by=given_by, version=version, supersedes=consent.supersedes_id)
     return consent
 
 
 def amend_consent(uow: UnitOfWork, principal: Principal, consent: Consent,
                   **changes: Any) -> Consent:
     """A new version of `consent` with `changes` (purposes, recipients, categories, channel,
-    decision, expires_at); what is not changed is carried over. The old version is kept,
+    decision, expires_at, given_by); what is not changed is carried over. The old version is kept,
     never overwritten, and stops authorising."""
     allowed = {"purposes", "recipients", "categories", "channel", "decision", "expires_at",
-               "given_at"}
+               "given_at", "given_by"}
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ConsentInvalid(f"Modification impossible de : {', '.join(unknown)}.")
@@ -214,7 +222,8 @@ def amend_consent(uow: UnitOfWork, principal: Principal, consent: Consent,
         "purposes": json.loads(consent.purposes),
         "recipients": [slugs[i] for i in json.loads(consent.recipients) if i in slugs],
         "categories": json.loads(consent.categories), "channel": consent.channel,
-        "decision": consent.decision, "expires_at": consent.expires_at}
+        "decision": consent.decision, "expires_at": consent.expires_at,
+        "given_by": consent.given_by or DEFAULT_GIVEN_BY}
     values.update(changes)
     return record_consent(uow, principal, case, person=consent.person, supersedes=consent,
                           **values)
@@ -327,7 +336,8 @@ def describe(uow: UnitOfWork, consent: Consent) -> dict[str, Any]:
         "purposes": json.loads(consent.purposes),
         "recipients": [slugs.get(i, str(i)) for i in ids],
         "categories": json.loads(consent.categories), "channel": consent.channel,
-        "given_at": consent.given_at.isoformat(), "expires_at": _iso(consent.expires_at),
+        "given_by": consent.given_by, "given_at": consent.given_at.isoformat(),
+        "expires_at": _iso(consent.expires_at),
         "withdrawn_at": _iso(consent.withdrawn_at), "recorded_by": consent.recorded_by,
         "recorded_at": consent.recorded_at.isoformat(),
         "evidence": evidence_record(uow, consent) is not None,

@@ -7,6 +7,8 @@ Mentions (`Mentions`, added by `stamp`):
 - page numbers (« Page N sur M », Word fields) and the confidentiality mention citing Code
   pénal art. 226-13 at the bottom of each page;
 - who drew it up (name and function) and when;
+- the signature block: the organisation whose key signs it (a transmitted document) or that
+  keeps it, and the person who validated it (name and function);
 - the RGPD notice: controller, DPO contact, purpose, legal basis, retention, rights, and the
   right to complain to the CNIL;
 - French (`fr-FR`) as the language of every style, and the real creation date.
@@ -79,6 +81,9 @@ class Mentions:
     gdpr_basis: tuple[str, ...] = ()
     retention: str | None = None
     logo: bytes | None = None  # PNG or JPEG, checked when the administrator uploaded it
+    validator: str | None = None
+    validator_function: str | None = None
+    sealed: bool = False  # signed with the organisation's key and sent (else kept)
 
 
 def set_language(document: Any, language: str = LANGUAGE) -> None:
@@ -141,6 +146,19 @@ def _notice(mentions: Mentions) -> list[str]:
     return lines
 
 
+def _signature(mentions: Mentions) -> list[str]:
+    who = mentions.validator or mentions.author or "la plateforme Relais"
+    function = mentions.validator_function if mentions.validator else mentions.author_function
+    if function:
+        who += f", {function.lower()}"
+    if mentions.sealed:
+        return [f"Signé électroniquement au nom de {mentions.organisation} (clé de signature "
+                "de l'organisation, vérifiable par le destinataire).",
+                f"Envoi validé par {who}."]
+    return [f"Document conservé par {mentions.organisation}, qui ne l'a pas transmis.",
+            f"Validé par {who}."]
+
+
 def stamp(content: bytes, mentions: Mentions) -> bytes:
     """`content` with the mentions every issued document carries (see the module doc)."""
     document = docx.Document(io.BytesIO(content))
@@ -159,6 +177,9 @@ def stamp(content: bytes, mentions: Mentions) -> bytes:
         _field(pages, "PAGE")
         pages.add_run(" sur ")
         _field(pages, "NUMPAGES")
+    document.add_heading("Signature", level=2)
+    for line in _signature(mentions):
+        document.add_paragraph(line)
     document.add_heading("Mentions", level=2)
     for line in _notice(mentions):
         document.add_paragraph(line)

@@ -115,6 +115,7 @@ class ManifestFields:
     legal_basis: str | None = None
     previous_version_sha256: str | None = None
     envelope_id: str | None = None
+    validated_by_user_id: int | None = None
 
 
 # --- what an envelope says ------------------------------------------------------------------
@@ -143,6 +144,9 @@ class Manifest:
     previous_version_sha256: str | None
     created_at: datetime
     format: int = FORMAT_VERSION
+    # Who validated the sending (optional member: absent when null, so that manifests made
+    # without it keep their bytes and their hash).
+    validated_by_user_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.header_dict(), "ciphertext_sha256": self.ciphertext_sha256}
@@ -163,7 +167,8 @@ class Manifest:
             "data_categories": list(self.data_categories),
             "previous_version_sha256": self.previous_version_sha256,
             "created_at": self.created_at.strftime(TIME_FORMAT),
-        }
+        } | ({} if self.validated_by_user_id is None
+             else {"validated_by_user_id": self.validated_by_user_id})
 
     def recipient(self, kid: str) -> RecipientEntry | None:
         return next((r for r in self.recipients if r.kid == kid), None)
@@ -246,6 +251,8 @@ def _manifest_problem(m: Manifest) -> str | None:
         return "expéditeur invalide"
     if m.author_user_id is not None and not _is_int(m.author_user_id):
         return "auteur invalide"
+    if m.validated_by_user_id is not None and not _is_int(m.validated_by_user_id):
+        return "validation invalide"
     if not m.recipients or len(m.recipients) > MAX_RECIPIENTS:
         return f"il faut entre 1 et {MAX_RECIPIENTS} destinataires"
     if len({r.kid for r in m.recipients}) != len(m.recipients):
@@ -355,6 +362,7 @@ def _draft_manifest(fields: ManifestFields, sender_kid: str,
         envelope_id=fields.envelope_id or str(uuid.uuid4()),
         sender_organisation=fields.sender_organisation, sender_kid=sender_kid,
         author_user_id=fields.author_user_id,
+        validated_by_user_id=fields.validated_by_user_id,
         recipients=tuple(RecipientEntry(r.kid, r.organisation, r.usage) for r in recipients),
         purpose=fields.purpose, consent_id=fields.consent_id, legal_basis=fields.legal_basis,
         data_categories=tuple(sorted(set(fields.data_categories))),
@@ -469,6 +477,7 @@ MANIFEST_KEYS = frozenset({
     "format", "envelope_id", "sender_organisation", "sender_kid", "author_user_id",
     "recipients", "purpose", "consent_id", "legal_basis", "data_categories",
     "ciphertext_sha256", "previous_version_sha256", "created_at"})
+OPTIONAL_MANIFEST_KEYS = frozenset({"validated_by_user_id"})
 
 
 def _parse_manifest(raw: bytes) -> Manifest:
@@ -476,13 +485,15 @@ def _parse_manifest(raw: bytes) -> Manifest:
         data = load_canonical(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _malformed("manifeste illisible ou non canonique") from exc
-    if not isinstance(data, dict) or set(data) != MANIFEST_KEYS:
+    if not isinstance(data, dict) or not set(data) >= MANIFEST_KEYS \
+            or set(data) - MANIFEST_KEYS - OPTIONAL_MANIFEST_KEYS:
         raise _malformed("champs du manifeste inattendus")
     try:
         manifest = Manifest(
             format=data["format"], envelope_id=data["envelope_id"],
             sender_organisation=data["sender_organisation"], sender_kid=data["sender_kid"],
             author_user_id=data["author_user_id"],
+            validated_by_user_id=data.get("validated_by_user_id"),
             recipients=tuple(_recipient_entry(r) for r in data["recipients"]),
             purpose=data["purpose"], consent_id=data["consent_id"],
             legal_basis=data["legal_basis"], data_categories=tuple(data["data_categories"]),

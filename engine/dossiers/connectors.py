@@ -234,15 +234,16 @@ def _export(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> 
                       consentement_du=render.french_date(authorization.given_at),
                       fondement=authorization.explanation)
         return build.stamp(made.produce(values),
-                           mentions.mentions_for(uow, sender, author, purpose, uow.now()))
+                           mentions.mentions_for(uow, sender, author, purpose, uow.now(),
+                                                 validator_user_id=author, sealed=True))
 
     stem = PurePosixPath(cover.name).stem
+    author = acting_user(uow, instance, sender.id)
     document = routing.Outgoing(
         kind_label=kind_label, title=kind_label, template=cover.name,
         file_name=f"{stem}-{uow.now():%Y-%m-%d}.docx",
         records=tuple(r.id for r in records) + tuple(p.record_id for p in made.pieces),
-        produce=produce)
-    author = acting_user(uow, instance, sender.id)
+        produce=produce, validator_user_id=author)
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
         categories=declared, document=document, author_user_id=author,
@@ -281,6 +282,31 @@ EXPORT_DOSSIER = connectors.register(connectors.Connector(
         )),
     ),
     run_in_transaction=_export,
+))
+
+
+# --- relais/hand_dossier -------------------------------------------------------------------
+
+def _hand(context: connectors.ConnectorContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    uow: UnitOfWork = context.uow
+    instance = _instance(uow, context)
+    case = cases.get_case(uow, context.case_id)
+    user_id = acting_user(uow, instance, case.organisation_id)
+    actor = Actor(user_id, "système", organisation_id=case.organisation_id)
+    piece = dossiers.hand_over(uow, actor, case, instance,
+                               cover_name=_text(params, "template") or "",
+                               beneficiary=_text(params, "beneficiary") or "")
+    return {"piece_id": piece.id}
+
+
+HAND_DOSSIER = connectors.register(connectors.Connector(
+    id="relais/hand_dossier",
+    description="Prépare tout le dossier (les documents classés, dans l'ordre où ils ont été "
+    "établis) en un seul document que l'organisation remet à la victime elle-même ou à son "
+    "avocat, à sa demande écrite : rien ne part par Relais, le document reste dans le dossier "
+    "pour être imprimé ou remis.",
+    required=("template", "beneficiary"),
+    run_in_transaction=_hand,
 ))
 
 

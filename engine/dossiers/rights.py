@@ -239,13 +239,14 @@ class RetentionItem:
     retention_days: int
     due_at: datetime
     held: bool  # a running or suspended instance keeps it until an administrator decides
+    gravity: str | None = None  # the gravity of the facts recorded on its sheets, if any
 
     def as_dict(self) -> dict[str, Any]:
         return {"case_id": self.case_id, "reference": self.reference,
                 "organisation": self.organisation, "purposes": list(self.purposes),
                 "last_activity_at": self.last_activity_at.isoformat(),
                 "retention_days": self.retention_days, "due_at": self.due_at.isoformat(),
-                "held": self.held}
+                "held": self.held, "gravity": self.gravity}
 
 
 @dataclass(frozen=True)
@@ -280,9 +281,9 @@ def _retention_item(uow: UnitOfWork, case: Case, slug: str) -> RetentionItem:
     last = _latest(case.last_activity_at, instance_last,
                    *(v for row in consent_rows for v in row[1:]),
                    *(v for row in delivery_rows for v in row[1:]))
-    period = retention_of(purposes)
+    period = retention_of(purposes, case.gravity)
     return RetentionItem(case.id, case.reference, slug, tuple(sorted(purposes)), last,
-                         period.days, last + period, bool(live))
+                         period.days, last + period, bool(live), case.gravity)
 
 
 def retention_due(uow: UnitOfWork, at: datetime | None = None,

@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import docx
@@ -37,8 +37,11 @@ from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.cases.errors import CaseKeyDestroyed
 from engine.cases.models import Case, CaseRecord
+from engine.consent import mentions
+from engine.consent.catalogue import retention_of
+from engine.consent.models import Consent
 from engine.db import UnitOfWork
-from engine.documents import render
+from engine.documents import build, render
 from engine.documents.render import DOCX_MEDIA_TYPE
 from engine.dossiers.errors import AlreadyFiled, DossierInvalid, PieceNotFound
 from engine.dossiers.models import Piece
@@ -109,10 +112,22 @@ def _store(uow: UnitOfWork, actor: Actor, case: Case, *, kind: str, content: byt
     return piece
 
 
+def case_retention(uow: UnitOfWork, case: Case) -> timedelta:
+    """How long the case is kept after its last activity: the purposes its consents and
+    deliveries used, and the gravity its sheets recorded (what the retention sweep applies)."""
+    purposes = {p for raw in uow.session.scalars(select(Consent.purposes).where(
+        Consent.case_id == case.id)) for p in json.loads(raw)}
+    purposes |= set(uow.session.scalars(select(Delivery.purpose).where(
+        Delivery.case_id == case.id)))
+    return retention_of(purposes, case.gravity)
+
+
 def generate(uow: UnitOfWork, actor: Actor, case: Case, instance: Instance, *,
              template_name: str, document_name: str | None = None) -> Piece:
     """Render `template_name` from the instance's submissions into a piece of the case (a
-    letter to print, a copy to keep). It stays in the organisation holding the case."""
+    letter to print, a copy to keep), stamped like a transmitted document (letterhead,
+    author and validator, 226-13, the RGPD notice with the case's retention). It stays in
+    the organisation holding the case."""
     template = render.load_template(template_name)
     records = instance_records(uow, case, instance)
     fields = instance_fields(uow, instance, records)
@@ -122,7 +137,10 @@ def generate(uow: UnitOfWork, actor: Actor, case: Case, instance: Instance, *,
     values.update(reference=case.reference, date_document=render.french_date(uow.now()),
                   organisation_expediteur=organisation.name, organisation_destinataire="",
                   finalite="", consentement_du="", fondement="")
-    content = render.render_docx(template.content, values, fields)
+    content = build.stamp(render.render_docx(template.content, values, fields),
+                          mentions.mentions_for(uow, organisation, actor.user_id, None,
+                                                uow.now(), retention=case_retention(uow, case),
+                                                validator_user_id=actor.user_id))
     name = document_name or template.kind_label
     stem = template.name.rsplit("/", 1)[-1].removesuffix(".docx")
     return _store(uow, actor, case, kind=GENERATED, content=content,
@@ -157,6 +175,9 @@ def file_delivery(uow: UnitOfWork, principal: Principal, case: Case, delivery_id
         raise DossierInvalid("Ce document a été détruit à la source : il ne peut plus être "
                              "classé.", code="delivery_destroyed") from None
     opened = routing.open_document(uow, principal, delivery.id)
+    source = cases.get_case(uow, delivery.case_id)
+    if source.gravity is not None:  # the filed sheet keeps the dossier as long as its facts
+        cases.keep_gravity(uow, principal.actor, case, source.gravity)
     piece = _store(uow, principal.actor, case, kind=FILED, content=opened.content,
                    file_name=opened.metadata.file_name, document_name=delivery.document_name,
                    categories=json.loads(delivery.categories),
@@ -277,6 +298,45 @@ def assemble(cover: bytes, parts: list[tuple[str, bytes]]) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+HANDED_TO = {"victime": "la victime elle-même", "avocat": "l'avocat de la victime"}
+HANDOVER_PURPOSE = "vc_dossier_export_police"  # « Remise du dossier de la victime, à sa demande »
+
+
+def hand_over(uow: UnitOfWork, actor: Actor, case: Case, instance: Instance, *,
+              cover_name: str, beneficiary: str) -> Piece:
+    """The whole dossier, in the order its documents were established, as one document the
+    organisation hands to the victim herself or to her lawyer (`beneficiary`: `victime` or
+    `avocat`) at her written request: nothing is sent through Relais — the piece is kept in
+    the case and downloaded or printed by the organisation, stamped with its mentions and
+    signature block. Audited `dossiers.handed_over` (codes and ids). DossierInvalid for an
+    unknown beneficiary or an empty dossier."""
+    if beneficiary not in HANDED_TO:
+        raise DossierInvalid("Bénéficiaire de la remise invalide : la victime ou son avocat.",
+                             code="connector_parameter_invalid")
+    cover = render.load_template(cover_name)
+    made = export(uow, case, cover)
+    organisation = uow.session.get(Organisation, case.organisation_id)
+    assert organisation is not None
+    records = instance_records(uow, case, instance)
+    values = instance_values(uow, case, records, instance_fields(uow, instance, records))
+    values.update(reference=case.reference, date_document=render.french_date(uow.now()),
+                  organisation_expediteur=organisation.name,
+                  beneficiaire=HANDED_TO[beneficiary])
+    content = build.stamp(made.produce(values), mentions.mentions_for(
+        uow, organisation, actor.user_id, HANDOVER_PURPOSE, uow.now(),
+        retention=case_retention(uow, case), validator_user_id=actor.user_id))
+    name = "Dossier remis à la victime" if beneficiary == "victime" \
+        else "Dossier remis à l'avocat de la victime"
+    piece = _store(uow, actor, case, kind=GENERATED, content=content,
+                   file_name=f"dossier-remis-{uow.now():%Y-%m-%d}.docx", document_name=name,
+                   categories=made.categories, document_date=uow.now(), template=cover.name,
+                   instance_id=instance.id)
+    audit.append(uow, actor, "dossiers.handed_over", subject_type="case", subject_id=case.id,
+                 organisation_id=case.organisation_id, piece=piece.id, beneficiary=beneficiary,
+                 pieces=len(made.pieces), instance=instance.id)
+    return piece
 
 
 def destroy(uow: UnitOfWork, actor: Actor, case: Case, reason: str) -> None:

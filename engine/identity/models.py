@@ -31,6 +31,7 @@ class OrganisationKind(StrEnum):
     CMP = "cmp"
     CRIP = "crip"
     PARQUET = "parquet"
+    HOSPITAL = "hospital"
     COMMITTEE = "committee"
     PLATFORM = "platform"
 
@@ -45,6 +46,7 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.CMP: "Centre médico-psychologique",
     OrganisationKind.CRIP: "Cellule de recueil des informations préoccupantes",
     OrganisationKind.PARQUET: "Parquet (procureur de la République)",
+    OrganisationKind.HOSPITAL: "Établissement de santé (service des urgences)",
     OrganisationKind.COMMITTEE: "Comité de suivi ou de pilotage",
     OrganisationKind.PLATFORM: "Administration de la plateforme",
 }
@@ -52,12 +54,13 @@ ORGANISATION_KIND_LABELS = {
 
 # Kinds whose organisations get a flag when created (and by migration 0005): police,
 # gendarmerie and the parquet receive offence data by nature; departmental councils (CASF
-# L.221-6), the CRIP, CCAS (CASF L.133-5) and CMP (CSP L.1110-4) staff are bound by
+# L.221-6), the CRIP, CCAS (CASF L.133-5), CMP and hospital (CSP L.1110-4) staff are bound by
 # professional secrecy by statute.
 OFFENCE_DATA_KINDS = frozenset({OrganisationKind.POLICE, OrganisationKind.GENDARMERIE,
                                 OrganisationKind.PARQUET})
 SECRECY_KINDS = frozenset({OrganisationKind.DEPARTMENTAL_COUNCIL, OrganisationKind.CCAS,
-                           OrganisationKind.CMP, OrganisationKind.CRIP})
+                           OrganisationKind.CMP, OrganisationKind.CRIP,
+                           OrganisationKind.HOSPITAL})
 
 
 class Organisation(Base):

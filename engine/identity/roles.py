@@ -19,6 +19,7 @@ class Role(StrEnum):
     PSYCHOLOGUE = "PSYCHOLOGUE"
     CDDF = "CDDF"
     PARQUET = "PARQUET"
+    URGENCES = "URGENCES"
     COMITE = "COMITE"
     EMPLOYEUR = "EMPLOYEUR"
     ADMIN = "ADMIN"
@@ -36,6 +37,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.PSYCHOLOGUE: "Psychologue",
     Role.CDDF: "Conseil des droits et devoirs des familles (commune)",
     Role.PARQUET: "Parquet (procureur de la République)",
+    Role.URGENCES: "Urgences hospitalières (partenaire du protocole violences conjugales)",
     Role.COMITE: "Comité de suivi ou de pilotage (chiffres seulement)",
     Role.EMPLOYEUR: "Direction de l'employeur des IS (chiffres seulement)",
     Role.ADMIN: "Administrateur de la plateforme",
@@ -44,11 +46,12 @@ ROLE_LABELS: dict[Role, str] = {
 
 # Professional secrecy (Code pénal 226-13) binds people by their profession or their function,
 # not organisations: social workers (CASF L.411-3), child-protection and social-action staff
-# of the council (CASF L.221-6, L.226-2-2), CMP nurses (CSP L.1110-4), psychologists, the
-# victim-support association's staff (CPP art. 10-2 mission). A transmission on a "secret
-# partagé" basis must be addressed to one of these roles (within the recipient organisation).
+# of the council (CASF L.221-6, L.226-2-2), CMP nurses and hospital emergency staff (CSP
+# L.1110-4), psychologists, the victim-support association's staff (CPP art. 10-2 mission).
+# A transmission on a "secret partagé" basis must be addressed to one of these roles (within
+# the recipient organisation).
 SECRECY_ROLES = frozenset({Role.IS, Role.CG_SOCIAL, Role.CG_ITP, Role.CMP, Role.PSYCHOLOGUE,
-                           Role.ASSOCIATION})
+                           Role.ASSOCIATION, Role.URGENCES})
 
 
 # Roles that see activity figures only: never a situation, a name or a document, even in an

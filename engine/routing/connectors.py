@@ -141,8 +141,9 @@ def _check_categories(template: render.Template, fields: Mapping[str, Mapping[st
 
 
 def document_producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[CaseRecord],
-              fields: dict[str, dict[str, Any]], template: render.Template,
-              sender: Organisation, recipient: Organisation, purpose: str) -> Any:
+                      fields: dict[str, dict[str, Any]], template: render.Template,
+                      sender: Organisation, recipient: Organisation, purpose: str,
+                      validator: int) -> Any:
     def produce(authorization: Authorization) -> bytes:
         values: dict[str, Any] = dict.fromkeys(fields)  # a field left empty renders empty
         for record in records:
@@ -154,7 +155,8 @@ def document_producer(uow: UnitOfWork, actor: Actor, case: Case, records: list[C
                       fondement=authorization.explanation)
         author = records[-1].created_by if records else None
         return build.stamp(render.render_docx(template.content, values, fields),
-                           mentions.mentions_for(uow, sender, author, purpose, uow.now()))
+                           mentions.mentions_for(uow, sender, author, purpose, uow.now(),
+                                                 validator_user_id=validator, sealed=True))
 
     return produce
 
@@ -187,15 +189,16 @@ def run_in_transaction(context: connectors.ConnectorContext,
                                        sender.id, {"code": exc.code, "instance": instance.id,
                                                    "outbox": context.outbox_id})) from None
     stem = PurePosixPath(template.name).stem
+    validator = acting_user(uow, instance, sender.id)
     document = routing.Outgoing(
         kind_label=kind_label, title=kind_label, template=template.name,
         file_name=f"{stem}-{uow.now():%Y-%m-%d}.docx", records=tuple(r.id for r in records),
         produce=document_producer(uow, actor, case, records, fields, template, sender,
-                                  recipient, purpose))
+                                  recipient, purpose, validator), validator_user_id=validator)
     delivery = routing.transmit(
         uow, actor, case, sender_org=sender, recipient_org=recipient, purpose=purpose,
         categories=categories, document=document,
-        author_user_id=acting_user(uow, instance, sender.id),
+        author_user_id=validator,
         instance_id=instance.id, recipient_role=role, outbox_id=context.outbox_id,
         commit_refusals=False, legal_basis_record=legal_basis_record)
     return {"delivery_id": delivery.id}

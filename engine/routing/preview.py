@@ -61,7 +61,7 @@ def transmission_preview(uow: UnitOfWork, principal: Principal, task_id: int) ->
                    if r.instance_id == instance.id]
         produce = document_producer(uow, principal.actor, case, records,
                                     form_fields(uow, instance, records), template, sender,
-                                    recipient, purpose)
+                                    recipient, purpose, principal.user_id)
         content = produce(Authorization(None, None, uow.now()))
     except RelaisError:
         return None  # the connector will say what is wrong, as an incident, when it runs

@@ -105,6 +105,7 @@ class Outgoing:
     title: str | None = None
     template: str | None = None
     records: tuple[int, ...] = ()  # the case records it is made from (for the audit)
+    validator_user_id: int | None = None  # who validated the sending (named in the manifest)
 
 
 def transmit(uow: UnitOfWork, actor: Actor, case: Case, *, sender_org: Organisation,
@@ -197,6 +198,7 @@ def _seal(uow: UnitOfWork, sender: Organisation, recipient: Organisation, purpos
     fields = envelope.ManifestFields(
         sender_organisation=sender.slug, purpose=purpose, data_categories=categories,
         created_at=uow.now(), author_user_id=author_user_id,
+        validated_by_user_id=document.validator_user_id,
         consent_id=authorization.consent_uid, legal_basis=authorization.legal_basis,
         envelope_id=str(uuid.uuid4()))
     metadata = envelope.Metadata(document.file_name, document.media_type, document.title)

@@ -108,7 +108,8 @@ def _complete_task(uow: UnitOfWork, principal: Principal, task_id: int, data: An
                                     categories=form.categories(),
                                     organisation_id=row.organisation_id or 0, form=row.form,
                                     instance_id=instance.id, task_ref=row.spec_name,
-                                    stats=form.stat_facts(cleaned))
+                                    stats=form.stat_facts(cleaned),
+                                    gravity=form.retention_gravity(cleaned))
         routing = form.routing_data(cleaned)
         routing[f"record_{row.spec_name}"] = record.id
     elif submission:

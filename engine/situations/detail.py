@@ -98,6 +98,7 @@ class ConsentView:
     given_at: datetime
     expires_at: datetime | None
     withdrawable: bool = False  # granted and still in force: the page offers its withdrawal
+    given_by: str = ""
 
 
 @dataclass
@@ -246,7 +247,7 @@ def _consent(uow: UnitOfWork, item: Any) -> ConsentView:
         recipients=[orgs.get(i, "organisation inconnue") for i in ids],
         categories=[catalogue.category_label(c) for c in json.loads(item.categories)],
         channel=CHANNELS.get(item.channel, ""), given_at=item.given_at,
-        expires_at=item.expires_at)
+        expires_at=item.expires_at, given_by=catalogue.given_by_label(item.given_by))
 
 
 # --- timeline ------------------------------------------------------------------------------
@@ -255,6 +256,8 @@ CASE_ACTIONS = {
     "case.opened": "Situation ouverte",
     "situations.person_received": "Personne reçue",
     "situations.person_added": "Personne ajoutée à la situation",
+    "situations.orientation_received": "Situation ouverte à la réception d'une orientation de "
+                                       "la police ou de la gendarmerie",
     "consent.recorded": "Consentement recueilli",
     "consent.withdrawn": "Consentement retiré",
     "consent.legal_basis_invoked": "Transmission sur une base légale",

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, select
 
 from engine import events
 from engine.audit import service as audit
+from engine.audit.service import Actor
 from engine.cases import service as cases
 from engine.cases.errors import CaseKeyDestroyed
 from engine.cases.models import Case, CaseRecord
@@ -211,11 +212,18 @@ def _index_person(uow: UnitOfWork, case: Case, person: SituationPerson,
 
 def _add_person(uow: UnitOfWork, principal: Principal, case: Case, identity: Identity,
                 kind: str) -> SituationPerson:
-    record = cases.store_record(uow, principal.actor, case, kind="person",
+    return add_person_as(uow, principal.actor, case, identity, kind)
+
+
+def add_person_as(uow: UnitOfWork, actor: Actor, case: Case, identity: Identity,
+                  kind: str) -> SituationPerson:
+    """Name a person of `case` on behalf of `actor` (a user, or the platform reacting to an
+    event): the identity is a case record, the name indexed for search."""
+    record = cases.store_record(uow, actor, case, kind="person",
                                 payload=identity.payload(), categories={"ID"},
                                 organisation_id=case.organisation_id)
     person = SituationPerson(case_id=case.id, record_id=record.id, kind=kind,
-                             created_by=principal.user_id, created_at=uow.now())
+                             created_by=actor.user_id, created_at=uow.now())
     uow.session.add(person)
     uow.session.flush()
     _index_person(uow, case, person, identity)

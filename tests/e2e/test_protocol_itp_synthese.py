@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 from protocol_support import GRANTED, REFUSED, Territory
+from test_protocol_documents import IS_NAME, ISCG_LETTERHEAD, assert_stamped
 
 REQUEST = "Demande d'examen en ITP"
 INVITATION = "Invitation à l'Instance de Travail Partenarial"
 MINUTES = "Relevé de décisions de l'ITP"
+LETTER = "Courrier des décisions de l'ITP"
+CONVOCATION = "Prendre connaissance de la date et du lieu de la séance"
 
 
 @pytest.fixture
@@ -25,6 +28,7 @@ def t(client, db, clock) -> Territory:
 
 
 def request(partner: str = "CMP", **extra: Any) -> dict[str, Any]:
+    """The IS's request; `partner` is « CMP », « ASSOCIATION », « both » or « aucun »."""
     return {"personne_nom": "Dupont", "personne_prenom": "Laura", "foyer": "famille_monoparentale",
             "mineurs_concernes": True,
             "resume": "Mère isolée, trois enfants, expulsion annoncée.",
@@ -32,10 +36,11 @@ def request(partner: str = "CMP", **extra: Any) -> dict[str, Any]:
                            "15/10/2026 : commandement de payer",
             "problematiques": ["logement", "parentalite"],
             "actions_menees": "Dossier FSL, orientation CCAS.",
-            "question": "Qui coordonne ?", "partenaire_invite": partner, **extra}
+            "question": "Qui coordonne ?", "inviter_cmp": partner in ("CMP", "both"),
+            "inviter_association": partner in ("ASSOCIATION", "both"), **extra}
 
 
-def submitted(t: Territory, partner: str = "CMP") -> dict[str, Any]:
+def submitted(t: Territory, partner: str = "both") -> dict[str, Any]:
     itp = t.start("demo-is", "itp_synthese")
     t.complete("demo-is", itp["id"], request(partner))
     t.complete("demo-is", itp["id"], {"information_personne": "informee"})
@@ -51,7 +56,8 @@ def test_request_sent_back_completed_scheduled_held_and_minutes_sealed_to_partic
     itp = submitted(t)
     agreement = t.task("demo-is", itp["id"])
     form = t.form("demo-is", agreement["id"])
-    assert form["properties"]["recipients"]["const"] == ["cd-demo", "cmp-demo"]
+    assert form["properties"]["recipients"]["const"] == \
+        ["cd-demo", "cmp-demo", "asso-victimes-demo"]
     assert form["properties"]["purposes"]["const"] == ["itp_presentation"]
     t.complete("demo-is", itp["id"], GRANTED)
     [first] = t.received("demo-itp", REQUEST)
@@ -92,10 +98,20 @@ def test_request_sent_back_completed_scheduled_held_and_minutes_sealed_to_partic
     t.complete("demo-itp", itp["id"], {"seance": seance,
                                         "participants_cd": ["responsable_secteur", "ts_enfance"]})
     [team] = t.received("demo-social", INVITATION)
-    [partner] = t.received("demo-cmp", INVITATION)
+    [partner] = t.received("demo-cmp", INVITATION)  # several partners are invited
+    [association] = t.received("demo-asso", INVITATION)
     assert t.delivery("demo-cmp", partner["id"])["recipient_role"] == "CMP"
+    assert t.delivery("demo-asso", association["id"])["recipient_role"] == "ASSOCIATION"
     text = t.document("demo-social", team["id"])
     assert seance in text and "Travailleur social enfance" in text
+
+    # The IS who presents is told the date and the place, in her tasks.
+    convocation = t.task("demo-is", itp["id"], CONVOCATION)
+    told = t.form("demo-is", convocation["id"])["properties"]
+    assert told["seance"]["const"] == seance
+    assert told["lieu"]["const"] == next_session["place"]
+    t.complete("demo-is", itp["id"], {"seance": seance, "lieu": next_session["place"],
+                                      "pris_connaissance": True}, name=CONVOCATION)
 
     # The session is held: the secretary records the decision; the minutes go out.
     starts = datetime.fromisoformat(next_session["starts_at"])
@@ -108,11 +124,19 @@ def test_request_sent_back_completed_scheduled_held_and_minutes_sealed_to_partic
                                         "polyvalence ; point ASE sur les enfants.",
                                         "referent": "ts_polyvalent",
                                         "date_revision": review_day})
-    for user in ("demo-social", "demo-cmp"):
+    for user in ("demo-social", "demo-cmp", "demo-asso"):
         [minutes] = t.received(user, MINUTES)
         assert "Accompagnement budgétaire" in t.document(user, minutes["id"])
     [copy] = [p for p in t.pieces("demo-is", itp["case_id"]) if p["document_name"] == MINUTES]
     assert "Travailleur social polyvalent" in t.piece_text("demo-is", copy["id"])
+    # The decisions are fed back to the person: a letter to hand or send her.
+    [letter] = [p for p in t.pieces("demo-is", itp["case_id"]) if p["document_name"] == LETTER]
+    text = t.piece_text("demo-is", letter["id"])
+    assert "Laura Dupont" in text and "Accompagnement budgétaire" in text
+    assert "Travailleur social polyvalent" in text and "retirer à tout moment" in text
+    raw = t.get("demo-is", f"/pieces/{letter['id']}/document").data
+    assert_stamped(raw, letterhead=ISCG_LETTERHEAD, author=IS_NAME, validator=IS_NAME,
+                   sealed=False)  # kept by the IS's organisation, who hands it over
 
     # At the review date, the IS is offered a follow-up; she closes.
     t.clock.set(datetime.fromisoformat(review_day + "T12:00:00+00:00"))
@@ -124,6 +148,7 @@ def test_request_sent_back_completed_scheduled_held_and_minutes_sealed_to_partic
     purposes = {row["purpose"] for row in t.audit("routing.transmitted")}
     assert purposes == {"itp_presentation"}
     assert len(t.audit("itp.situation_booked")) == 2
+    assert t.tasks("demo-is") == []  # the convocation was acknowledged, nothing is left
     assert t.incidents() == []
 
 
@@ -144,6 +169,14 @@ def test_a_postponed_situation_goes_to_the_next_session_and_a_refusal_stops_ever
     assert again["const"] == sessions[1]["label"]
     assert len(t.received("demo-social", INVITATION)) == 1
     assert t.received("demo-social", MINUTES) == []
+    assert t.received("demo-cmp", INVITATION) == []  # no partner chosen: none invited
+    # Postponed: once the new session is confirmed, the IS is told its date too.
+    t.complete("demo-itp", itp["id"], {"seance": again["const"],
+                                        "participants_cd": ["ts_polyvalent"]})
+    told = [x for x in t.tasks("demo-is", itp["id"]) if x["name"] == CONVOCATION]
+    assert len(told) == 2
+    assert {t.form("demo-is", x["id"])["properties"]["seance"]["const"] for x in told} == \
+        {first["const"], again["const"]}
 
     refused = submitted(t)
     t.complete("demo-is", refused["id"], REFUSED)

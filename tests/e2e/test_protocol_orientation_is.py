@@ -8,6 +8,11 @@ from typing import Any
 
 import pytest
 from protocol_support import API, GRANTED, REFUSED, Territory
+from routing_support import principal
+
+from engine.situations import detail
+from engine.situations import service as situations
+from engine.situations.errors import NotAHolder
 
 SHEET_NAME = "Fiche d'orientation vers l'intervenant social"
 
@@ -59,6 +64,35 @@ def test_a_police_orientation_with_agreement_reaches_the_is_inbox_and_tasks(t):
     assert row["purpose"] == "orientation_is" and row["consent"] and row["legal_basis"] is None
 
 
+def _situations(t: Territory, username: str, query: str) -> list[Any]:
+    """What `username` finds by name (the search of « Mes situations »)."""
+    with t.db.unit_of_work() as uow:
+        return situations.search(uow, principal(uow, username), query)
+
+
+def test_an_orientation_opens_a_situation_in_the_is_organisation(t):
+    assert _situations(t, "demo-is", "Durand Inès") == []
+    orientation = t.start("demo-police", "orientation_is")
+    t.complete("demo-police", orientation["id"], {**sheet("Inès"),
+                                                   "personne_naissance": "1990-04-02"})
+    t.complete("demo-police", orientation["id"], GRANTED)
+    [row] = _situations(t, "demo-is", "Durand Inès")
+    assert row.id != orientation["case_id"]  # the IS's own situation, not the police's
+    assert _situations(t, "demo-is", "Durand 1990") and _situations(t, "demo-is2", "Inès")
+    with t.db.unit_of_work() as uow:
+        is_ = principal(uow, "demo-is")
+        page = detail.situation(uow, is_, row.id)
+        [person] = page.people
+        assert (person.kind, person.identity.display) == ("victime", "Inès DURAND")
+        assert any("orientation de la police" in e.what for e in page.timeline)
+        with pytest.raises(NotAHolder):  # the police hold no situation, and see none
+            situations.search(uow, principal(uow, "demo-police"), "Durand")
+        assert situations.search(uow, principal(uow, "demo-asso"), "Durand") == []
+    [opened] = t.audit("situations.orientation_received")
+    assert opened["delivery"] == t.inbox("demo-is")[0]["id"]
+    assert "Inès" not in str(opened) and "Durand" not in str(opened)  # ids only
+
+
 def test_without_the_agreement_nothing_reaches_the_is(t):
     orientation = t.start("demo-police", "orientation_is")
     t.complete("demo-police", orientation["id"], sheet("Jade"))
@@ -66,6 +100,8 @@ def test_without_the_agreement_nothing_reaches_the_is(t):
     assert t.status(orientation["id"]) == "completed"
     assert t.inbox("demo-is") == [] and t.tasks("demo-is", orientation["id"]) == []
     assert t.audit("routing.transmitted") == []
+    assert t.audit("situations.orientation_received") == []
+    assert _situations(t, "demo-is", "Jade") == []
 
 
 def test_a_gendarme_orients_too_and_only_police_or_gendarmerie_start_it(t):
@@ -74,6 +110,7 @@ def test_a_gendarme_orients_too_and_only_police_or_gendarmerie_start_it(t):
     t.complete("demo-gendarme", orientation["id"], GRANTED)
     [received] = t.received("demo-is", SHEET_NAME)
     assert "Léna" in t.document("demo-is", received["id"])
+    assert len(_situations(t, "demo-is", "Durand Léna")) == 1
     assert t.task("demo-is", orientation["id"])["name"] == "Contacter la personne orientée"
     refused = t.client.post(f"{API}/instances", json={"process_id": "orientation_is"},
                             headers=t.headers("demo-is"))

@@ -205,3 +205,76 @@ def test_withdrawal_stops_the_wait_refusal_stops_the_export_and_destruction_is_f
     [destroyed] = t.audit("dossiers.destroyed")
     assert destroyed["reason"] == "demande_personne" and destroyed["pieces"] == 1
     assert t.audit("case.key_destroyed")[0]["subject"] == str(dossier["case_id"])
+
+
+def test_the_dossier_can_be_handed_to_the_victim_or_her_lawyer_at_her_written_request(t):
+    _first, delivery = send_sheet(t, "Élodie", t.days(-30))
+    dossier = file_sheet(t, delivery)
+    sent_before = len(t.audit("routing.transmitted"))
+
+    handed = t.start("demo-asso", "violence_conjugale_dossier", dossier["case_id"])
+    t.complete("demo-asso", handed["id"], {"action": "remettre"})
+    request = t.task("demo-asso", handed["id"])
+    assert request["name"] == "Recevoir la demande de remise à la victime ou à son avocat"
+    # Never on an oral request: the signed request must be confirmed as joined.
+    t.complete("demo-asso", handed["id"], {"beneficiaire": "avocat",
+                                            "date_demande": t.days(0),
+                                            "forme_demande": "courrier"}, status=422)
+    t.complete("demo-asso", handed["id"], {"beneficiaire": "avocat",
+                                            "avocat_nom": "Maître Durand, barreau de Dijon",
+                                            "date_demande": t.days(0),
+                                            "forme_demande": "courrier",
+                                            "demande_jointe": True})
+    assert t.status(handed["id"]) == "completed", t.incidents()
+    [piece] = [p for p in t.pieces("demo-asso", dossier["case_id"])
+               if p["document_name"] == "Dossier remis à l'avocat de la victime"]
+    text = t.piece_text("demo-asso", piece["id"])
+    assert "remet à l'avocat de la victime l'ensemble de son dossier : 1 fiche(s)" in text
+    assert "Maître Durand, barreau de Dijon" in text
+    assert "Gifles répétées depuis 2024 (Élodie)." in text  # the filed sheet itself
+    assert "Code pénal, art. 226-13" in text and "Validé par Nadia Benali" in text
+    # Nothing leaves through Relais: the association prints or hands the document itself.
+    assert len(t.audit("routing.transmitted")) == sent_before
+    assert t.inbox("demo-police") == [] and t.inbox("demo-gendarme") == []
+    [row] = t.audit("dossiers.handed_over")
+    assert row["beneficiary"] == "avocat" and row["pieces"] == 1
+    t.get("demo-is", f"/pieces/{piece['id']}/document", status=404)
+
+    herself = t.start("demo-asso", "violence_conjugale_dossier", dossier["case_id"])
+    t.complete("demo-asso", herself["id"], {"action": "remettre"})
+    t.complete("demo-asso", herself["id"], {"beneficiaire": "victime",
+                                             "date_demande": t.days(0),
+                                             "forme_demande": "ecrit_sur_place",
+                                             "demande_jointe": True})
+    [mine] = [p for p in t.pieces("demo-asso", dossier["case_id"])
+              if p["document_name"] == "Dossier remis à la victime"]
+    assert "remet à la victime elle-même" in t.piece_text("demo-asso", mine["id"])
+
+
+def test_a_partner_who_signed_the_protocol_fills_and_sends_a_sheet_too(t):
+    # The hospital's emergency service (role URGENCES) starts its own sheet: not only the IS.
+    sent = t.start("demo-urgences", "violence_conjugale_partenaire")
+    t.complete("demo-urgences", sent["id"], sheet("Sarah", t.days(0), gravite="delit"))
+    consent = t.form("demo-urgences", t.task("demo-urgences", sent["id"])["id"])
+    assert consent["properties"]["recipients"]["const"] == ["asso-victimes-demo"]
+    t.complete("demo-urgences", sent["id"], GRANTED)
+    [received] = [d for d in t.received("demo-asso", SHEET) if d["instance_id"] == sent["id"]]
+    detail = t.delivery("demo-asso", received["id"])
+    assert detail["manifest"]["sender_organisation"] == "urgences-demo"
+    assert detail["purpose"] == "vc_transmission" and detail["categories"] == VC_CATEGORIES
+    text = t.document("demo-asso", received["id"])
+    assert "Centre hospitalier (démo) — service des urgences" in text and "Sarah" in text
+    assert "Dr Paul Girard" in text
+    file_sheet(t, received["id"])
+    assert t.status(sent["id"]) == "completed"  # the association's receipt ends it
+
+    refused = t.start("demo-urgences", "violence_conjugale_partenaire")
+    t.complete("demo-urgences", refused["id"], sheet("Anaïs", t.days(0)))
+    t.complete("demo-urgences", refused["id"], REFUSED)
+    assert t.status(refused["id"]) == "completed"
+    [kept] = t.pieces("demo-urgences", refused["case_id"])
+    assert "Anaïs" in t.piece_text("demo-urgences", kept["id"])
+    assert len(t.received("demo-asso", SHEET)) == 1  # the refusal sent nothing
+    # Only the partner role starts it; the IS has her own protocol.
+    t.post("demo-is", "/instances", {"process_id": "violence_conjugale_partenaire"},
+           status=403)

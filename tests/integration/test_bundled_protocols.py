@@ -17,7 +17,8 @@ from engine.db import Database
 from engine.keys.master import FileMasterKey
 from engine.runtime.models import ProcessVersion
 
-BUNDLED = {"violence_conjugale", "violence_conjugale_dossier", "cmp_binome", "itp_synthese",
+BUNDLED = {"violence_conjugale", "violence_conjugale_dossier", "violence_conjugale_partenaire",
+           "cmp_binome", "itp_synthese",
            "convocation_mineurs", "fiche_liaison", "orientation_is",
            "orientation_is_gendarmerie", "requisition_judiciaire", "requisition_reponse"}
 
@@ -52,6 +53,7 @@ def test_relais_init_deploys_the_bundled_protocols_once(fresh_home):
     ("demo-asso", {"violence_conjugale_dossier"}),
     ("demo-police", {"orientation_is", "requisition_judiciaire"}),
     ("demo-gendarme", {"orientation_is_gendarmerie"}),
+    ("demo-urgences", {"violence_conjugale_partenaire"}),
     ("demo-itp", set()), ("demo-dpp", set()), ("demo-cddf", set()),
 ])
 def test_each_persona_starts_what_its_role_starts(client, db, user, startable):

@@ -79,13 +79,13 @@ def test_demo_twice_creates_then_creates_nothing(fresh_home):
     first = _run("demo")
     assert first.exit_code == 0, first.output
     created = re.search(r"\((\d+) élément\(s\) créé\(s\)\)", first.stdout)
-    # 11 organisations (the comité de suivi's included), 15 users and the 7 protocols'
-    # situations at various stages
+    # 12 organisations (the comité de suivi's and the hospital's included), 16 users and the
+    # protocols' situations at various stages
     assert created and int(created.group(1)) >= 30
     db = _embedded_db(fresh_home)
     after_first = _counts(db)
-    assert after_first["Organisation"] == 11 and after_first["User"] == 15
-    assert after_first["Membership"] == 15
+    assert after_first["Organisation"] == 12 and after_first["User"] == 16
+    assert after_first["Membership"] == 16
 
     second = _run("demo")
     assert second.exit_code == 0, second.output

@@ -257,6 +257,7 @@ def _itp_synthese(t: Territory, m: str) -> None:
     fill(t, m, "demo-itp", itp, completude="complete")
     fill(t, m, "demo-itp", itp)
     fill(t, m, "demo-itp", itp)
+    fill(t, m, "demo-is", itp)  # the IS notes the session's date and place
     [session] = [s for s in t.get("demo-itp", "/itp/sessions") if s["booked"]]
     t.clock.set(datetime.fromisoformat(session["starts_at"]))
     t.later(minutes=1)

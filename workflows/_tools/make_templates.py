@@ -113,6 +113,22 @@ def violence_conjugale() -> None:
     cover.add_paragraph("{{ sommaire }}")
     _save(cover, "violence_conjugale", "vc_dossier_export.docx")
 
+    handed = _document("Dossier protocole violences conjugales — remis à la victime",
+                       "Dossier protocole violences conjugales", CONFIDENTIAL,
+                       "Remis à {{ beneficiaire }} le {{ date_document }}, à la demande écrite "
+                       "de la victime.")
+    handed.add_paragraph("À la demande écrite de la victime du {{ date_demande }}, "
+                         "{{ organisation_expediteur }} remet à {{ beneficiaire }} l'ensemble "
+                         "de son dossier : {{ nombre_fiches }} fiche(s), du {{ premiere_fiche }} "
+                         "au {{ derniere_fiche }}, dans l'ordre chronologique.")
+    label_table(handed, [("Dossier", "{{ reference }}"), ("Avocat désigné", "{{ avocat_nom }}")])
+    handed.add_paragraph("Ce dossier appartient à la victime : elle en dispose librement "
+                         "(par exemple pour le joindre à une plainte). L'association en garde "
+                         "une copie tant qu'elle ne lui a pas demandé de le détruire.")
+    handed.add_heading("Sommaire", level=2)
+    handed.add_paragraph("{{ sommaire }}")
+    _save(handed, "violence_conjugale", "vc_dossier_remise.docx")
+
 
 # --- binôme IS / CMP -----------------------------------------------------------------------
 
@@ -169,7 +185,8 @@ def itp_synthese() -> None:
                                     ("Problématiques", "{{ problematiques }}"),
                                     ("Déjà tenté", "{{ actions_menees }}")])
     _section(request, "Pour l'ITP", [("Question posée", "{{ question }}"),
-                                     ("Partenaire à inviter", "{{ partenaire_invite }}")])
+                                     ("Inviter le CMP", "{{ inviter_cmp }}"),
+                                     ("Inviter l'association", "{{ inviter_association }}")])
     _save(request, "itp_synthese", "itp_demande.docx")
 
     invitation = _document("Invitation à l'Instance de Travail Partenarial",
@@ -195,6 +212,26 @@ def itp_synthese() -> None:
                      ("Référent désigné", "{{ referent }}"),
                      ("Date de révision", "{{ date_revision }}")])
     _save(minutes, "itp_synthese", "itp_releve_decisions.docx")
+
+    # The decisions fed back to the person: a letter the IS hands or sends her (kept in the
+    # IS's situation; stamped like every issued document).
+    letter = _document("Courrier des décisions de l'ITP",
+                       "Les suites données à l'examen de votre situation", "",
+                       "Courrier du {{ date_document }} — situation {{ reference }}.")
+    letter.add_paragraph("Objet : les suites de l'examen de votre situation "
+                         "({{ personne_prenom }} {{ personne_nom }}).")
+    letter.add_paragraph("Madame, Monsieur,")
+    letter.add_paragraph("Avec votre accord, l'intervenant social de {{ organisation_expediteur }} "
+                         "a présenté votre situation à l'Instance de Travail Partenarial du "
+                         "conseil départemental, le {{ seance }}. Voici ce qui a été décidé.")
+    label_table(letter, [("Ce qui vous est proposé", "{{ strategie }}"),
+                         ("Votre interlocuteur", "{{ referent }}"),
+                         ("Nous referons le point avec vous le", "{{ date_revision }}")])
+    letter.add_paragraph("Vous pouvez en parler avec l'intervenant social qui vous a reçu(e), "
+                         "refuser ce qui vous est proposé, et retirer à tout moment votre "
+                         "accord au partage de vos informations.")
+    letter.add_paragraph("Veuillez agréer, Madame, Monsieur, nos salutations distinguées.")
+    _save(letter, "itp_synthese", "itp_courrier_decisions.docx")
 
 
 # --- convocation des mineurs ---------------------------------------------------------------

@@ -207,6 +207,15 @@ def violence_conjugale() -> Diagram:
              1, message=RECEIPT),
         Node("fin_remis", "end", "Dossier remis", "ASSOCIATION", 9, 1),
         Node("fin_non_remis", "end", "Dossier non remis", "ASSOCIATION", 7),
+        Node("remise_personne", "user", "Recevoir la demande de remise à la victime ou à son "
+             "avocat", "ASSOCIATION", 3, 3, form="vcd_remise_personne.json"),
+        Node("remettre_personne", "service", "Préparer le dossier à remettre, dans l'ordre "
+             "chronologique", "ASSOCIATION", 4, 3, operator="relais/hand_dossier",
+             params=[("template", "str", "'vc_dossier_remise.docx'"),
+                     ("beneficiary", "str", "beneficiaire")],
+             result="remise_preparee"),
+        Node("fin_remis_personne", "end", "Dossier remis à la victime ou à son avocat",
+             "ASSOCIATION", 5, 3),
         Node("destruction", "user", "Confirmer la demande de destruction", "ASSOCIATION", 3,
              form="vcd_destruction.json"),
         Node("detruire", "service", "Détruire le dossier", "ASSOCIATION", 4,
@@ -220,6 +229,10 @@ def violence_conjugale() -> Diagram:
         Flow("f_vcd_classer", "action", "classement", "Classer"),
         Flow("f_vcd_exporter", "action", "remise", "Remettre", "action == 'exporter'"),
         Flow("f_vcd_detruire", "action", "destruction", "Détruire", "action == 'detruire'"),
+        Flow("f_vcd_remettre", "action", "remise_personne", "Remettre à la victime",
+             "action == 'remettre'"),
+        Flow("f_vcd_remise_personne", "remise_personne", "remettre_personne"),
+        Flow("f_vcd_remettre_fait", "remettre_personne", "fin_remis_personne"),
         Flow("f_vcd_classement", "classement", "verser"),
         Flow("f_vcd_verser", "verser", "fin_classee"),
         Flow("f_vcd_remise", "remise", "demande_victime"),
@@ -237,15 +250,60 @@ def violence_conjugale() -> Diagram:
                      dnodes, dflows, doc="Le dossier appartient à la victime : l'association y "
                      "classe les fiches reçues ; à la demande de la victime seulement, elle le "
                      "remet à la police ou à la gendarmerie, ou le détruit.")
+    partner_pool = _vc_partner_pool()
     merge_before(is_pool, "echeance", "envoi_ou_relance", "Envoi ou relance")
     merge_before(is_pool, "fiche", "fiche_directe_ou_apres_urgence",
                  "Fiche directe ou après l'urgence")
     is_pool.partners = ["ASSOCIATION"]
-    return Diagram("violence_conjugale", [asso_pool, is_pool],
+    return Diagram("violence_conjugale", [asso_pool, is_pool, partner_pool],
                    {RECEIPT: "accuse_reception", WITHDRAWN: "consentement_retire"},
                    [MessageFlow("mf_fiche", "transmettre", "classement",
                                 "Fiche chiffrée et signée"),
-                    MessageFlow("mf_accuse", "verser", "accuse", "Accusé de réception signé")])
+                    MessageFlow("mf_accuse", "verser", "accuse", "Accusé de réception signé"),
+                    MessageFlow("mf_fiche_partenaire", "p_transmettre", "classement",
+                                "Fiche d'un partenaire, chiffrée et signée")])
+
+
+def _vc_partner_pool() -> Pool:
+    """A partner who signed the departmental protocol — here the hospital's emergency
+    service — fills the same sheet with the victim and, with her consent, sends it to the
+    designated association (a lane names one role: another partner role is another pool)."""
+    nodes = [
+        Node("p_debut", "start", "Victime de violences conjugales reçue aux urgences",
+             "URGENCES", 0),
+        Node("p_fiche", "user", "Remplir la fiche protocole avec la victime", "URGENCES", 2,
+             form="vc_fiche.json"),
+        *consent("p_consentement", "Recueillir la décision de la victime", "URGENCES", 3,
+                 purposes="['vc_transmission']", recipients="[organisation_ASSOCIATION]",
+                 categories=VC_CATEGORIES, question="Transmettre la fiche ?",
+                 expires_days=2190),
+        render("p_exemplaire", "Produire l'exemplaire conservé", "URGENCES", 6,
+               "vc_fiche_conservee.docx", row=1),
+        Node("p_fin_conservee", "end", "Fiche conservée par le service", "URGENCES", 7, 1),
+        transmit("p_transmettre", "Transmettre la fiche à l'association", "URGENCES", 6,
+                 template="vc_fiche_protocole.docx", recipient="organisation_ASSOCIATION",
+                 purpose="vc_transmission", categories=VC_CATEGORIES, role="'ASSOCIATION'"),
+        Node("p_accuse", "message", "Fiche versée au dossier", "URGENCES", 7, message=RECEIPT),
+        Node("p_fin_versee", "end", "Fiche reçue par l'association", "URGENCES", 8),
+    ]
+    flows = [
+        *chain("vcp", "p_debut", "p_fiche", "p_consentement",
+               "p_consentement_enregistre", "p_consentement_decision"),
+        Flow("f_p_consentement_accord", "p_consentement_decision", "p_transmettre", "Oui",
+             GRANTED),
+        Flow("f_p_consentement_refus", "p_consentement_decision", "p_exemplaire", "Non"),
+        Flow("f_vcp_exemplaire", "p_exemplaire", "p_fin_conservee"),
+        Flow("f_vcp_transmettre", "p_transmettre", "p_accuse"),
+        Flow("f_vcp_accuse", "p_accuse", "p_fin_versee"),
+    ]
+    pool = Pool("violence_conjugale_partenaire",
+                "Violences conjugales — fiche d'un partenaire signataire",
+                [("URGENCES", "Urgences hospitalières, partenaire du protocole départemental")],
+                nodes, flows, doc="Les partenaires signataires du protocole départemental "
+                "peuvent eux aussi remplir la fiche avec la victime et, si elle le décide, "
+                "l'adresser à l'association qui tient son dossier.")
+    pool.partners = ["ASSOCIATION"]
+    return pool
 
 
 # --- 2. binôme IS / CMP --------------------------------------------------------------------
@@ -347,8 +405,10 @@ def cmp_binome() -> Diagram:
 
 ITP_CATEGORIES = "['ID', 'MINOR', 'SOC']"
 ITP_LEGAL = "record_base_legale if information_personne == 'non_informee_interet_enfant' else None"
-PARTNER = ("{'CMP': organisation_CMP, 'ASSOCIATION': organisation_ASSOCIATION}"
-           "[partenaire_invite]")
+# Several partners can be invited, each by its own choice on the request (routed booleans).
+INVITED_PARTNERS = ("[{'CMP': organisation_CMP, 'ASSOCIATION': organisation_ASSOCIATION}[role] "
+                    "for role, invite in [('CMP', inviter_cmp), "
+                    "('ASSOCIATION', inviter_association)] if invite]")
 A_COMPLETER = ("', '.join([texte for manque, texte in [(manque_chronologie, 'la chronologie'), "
                "(manque_actions, 'les actions déjà menées'), (manque_question, 'la question "
                "posée à l\\'ITP')] if manque]) or 'voir avec le secrétariat'")
@@ -363,8 +423,8 @@ def itp_synthese() -> Diagram:
         Node("informee", "xor", "Personne informée ?", "IS", 4, default="f_itp_informee"),
         *consent("accord_itp", "Recueillir l'accord de la personne", "IS", 5,
                  purposes="['itp_presentation']",
-                 recipients=f"[organisation_CG_ITP] + ([{PARTNER}] if partenaire_invite != "
-                 "'aucun' else [])", categories=ITP_CATEGORIES, question="Accord ?"),
+                 recipients=f"[organisation_CG_ITP] + {INVITED_PARTNERS}",
+                 categories=ITP_CATEGORIES, question="Accord ?"),
         Node("fin_refus", "end", "Pas de présentation à l'ITP", "IS", 7, 1),
         *legal_basis("base_enfance", "Motiver le partage sans information", "IS", 5,
                      "secret_partage_enfance", row=2,
@@ -388,42 +448,65 @@ def itp_synthese() -> Diagram:
                      ("not_before", "str", "a_partir_du")], result="seance"),
         Node("confirmer", "user", "Confirmer la séance et les participants", "CG_ITP", 14,
              form="itp_seance.json", prefill={"seance": "seance['label']"}),
-        transmit("inviter_equipe", "Inviter l'équipe territoriale", "CG_ITP", 15,
+        Node("convoquer", "and", "Convoquer l'intervenant social et inviter", "CG_ITP", 15),
+        Node("convocation_is", "user", "Prendre connaissance de la date et du lieu de la séance",
+             "IS", 16, 1, form="itp_convocation.json",
+             prefill={"seance": "seance['label']", "lieu": "seance['place']"}),
+        Node("fin_convocation", "end", "Convocation notée", "IS", 17, 1),
+        transmit("inviter_equipe", "Inviter l'équipe territoriale", "CG_ITP", 16,
                  template="itp_invitation.docx", recipient="organisation_CG_SOCIAL",
                  purpose="itp_presentation", categories=ITP_CATEGORIES, role="'CG_SOCIAL'",
                  legal=ITP_LEGAL, result="invitation_equipe"),
-        Node("partenaire", "xor", "Partenaire invité ?", "CG_ITP", 16,
-             default="f_itp_sans_partenaire"),
-        transmit("inviter_partenaire", "Inviter le partenaire", "CG_ITP", 17, row=1,
-                 template="itp_invitation.docx", recipient=PARTNER,
-                 purpose="itp_presentation", categories=ITP_CATEGORIES,
-                 role="partenaire_invite", legal=ITP_LEGAL, result="invitation_partenaire"),
-        Node("invitations", "xor", "Invitations envoyées", "CG_ITP", 18,
+        Node("cmp_invite", "xor", "CMP invité ?", "CG_ITP", 17, default="f_itp_sans_cmp"),
+        transmit("inviter_cmp", "Inviter le CMP", "CG_ITP", 18, row=1,
+                 template="itp_invitation.docx", recipient="organisation_CMP",
+                 purpose="itp_presentation", categories=ITP_CATEGORIES, role="'CMP'",
+                 legal=ITP_LEGAL, result="invitation_cmp"),
+        Node("apres_cmp", "xor", "Invitation du CMP faite ou non", "CG_ITP", 19,
+             default="f_itp_apres_cmp"),
+        Node("association_invitee", "xor", "Association invitée ?", "CG_ITP", 20,
+             default="f_itp_sans_association"),
+        transmit("inviter_association", "Inviter l'association", "CG_ITP", 21, row=1,
+                 template="itp_invitation.docx", recipient="organisation_ASSOCIATION",
+                 purpose="itp_presentation", categories=ITP_CATEGORIES, role="'ASSOCIATION'",
+                 legal=ITP_LEGAL, result="invitation_association"),
+        Node("invitations", "xor", "Invitations envoyées", "CG_ITP", 22,
              default="f_itp_invitations"),
-        Node("jour_seance", "timer", "Jour de la séance", "CG_ITP", 19,
+        Node("jour_seance", "timer", "Jour de la séance", "CG_ITP", 23,
              timer=("timeDate", "seance['starts_at']")),
-        Node("decision", "user", "Enregistrer le relevé de décisions", "CG_ITP", 20,
+        Node("decision", "user", "Enregistrer le relevé de décisions", "CG_ITP", 24,
              form="itp_decision.json"),
-        Node("examinee", "xor", "Situation examinée ?", "CG_ITP", 21,
+        Node("examinee", "xor", "Situation examinée ?", "CG_ITP", 25,
              default="f_itp_examinee"),
-        transmit("diffuser_equipe", "Diffuser le relevé à l'équipe", "CG_ITP", 22,
+        transmit("diffuser_equipe", "Diffuser le relevé à l'équipe", "CG_ITP", 26,
                  template="itp_releve_decisions.docx", recipient="organisation_CG_SOCIAL",
                  purpose="itp_presentation", categories=ITP_CATEGORIES, role="'CG_SOCIAL'",
                  legal=ITP_LEGAL, result="releve_equipe"),
-        Node("releve_partenaire", "xor", "Partenaire invité ?", "CG_ITP", 23,
-             default="f_itp_releve_sans_partenaire"),
-        transmit("diffuser_partenaire", "Diffuser le relevé au partenaire", "CG_ITP", 24, row=1,
-                 template="itp_releve_decisions.docx", recipient=PARTNER,
-                 purpose="itp_presentation", categories=ITP_CATEGORIES,
-                 role="partenaire_invite", legal=ITP_LEGAL, result="releve_partenaire_envoye"),
-        Node("releves", "xor", "Relevés diffusés", "CG_ITP", 25, default="f_itp_releves"),
-        render("releve_is", "Relevé pour l'intervenant social", "IS", 26,
+        Node("releve_cmp", "xor", "CMP invité ?", "CG_ITP", 27,
+             default="f_itp_releve_sans_cmp"),
+        transmit("diffuser_cmp", "Diffuser le relevé au CMP", "CG_ITP", 28, row=1,
+                 template="itp_releve_decisions.docx", recipient="organisation_CMP",
+                 purpose="itp_presentation", categories=ITP_CATEGORIES, role="'CMP'",
+                 legal=ITP_LEGAL, result="releve_cmp_envoye"),
+        Node("releve_apres_cmp", "xor", "Relevé au CMP envoyé ou non", "CG_ITP", 29,
+             default="f_itp_releve_apres_cmp"),
+        Node("releve_association", "xor", "Association invitée ?", "CG_ITP", 30,
+             default="f_itp_releve_sans_association"),
+        transmit("diffuser_association", "Diffuser le relevé à l'association", "CG_ITP", 31,
+                 row=1, template="itp_releve_decisions.docx",
+                 recipient="organisation_ASSOCIATION", purpose="itp_presentation",
+                 categories=ITP_CATEGORIES, role="'ASSOCIATION'", legal=ITP_LEGAL,
+                 result="releve_association_envoye"),
+        Node("releves", "xor", "Relevés diffusés", "CG_ITP", 32, default="f_itp_releves"),
+        render("releve_is", "Relevé pour l'intervenant social", "IS", 33,
                "itp_releve_decisions.docx"),
-        Node("revision", "timer", "Date de révision", "IS", 27,
+        render("courrier_personne", "Courrier des décisions à la personne", "IS", 34,
+               "itp_courrier_decisions.docx", row=1),
+        Node("revision", "timer", "Date de révision", "IS", 35,
              timer=("timeDate", "date_revision + 'T09:00:00'")),
-        Node("suivi", "user", "Proposer un point de suivi", "IS", 28, form="itp_suivi.json"),
-        Node("nouvelle", "xor", "Nouvelle présentation ?", "IS", 29, default="f_itp_cloture"),
-        Node("fin", "end", "Suivi ITP clos", "IS", 30),
+        Node("suivi", "user", "Proposer un point de suivi", "IS", 36, form="itp_suivi.json"),
+        Node("nouvelle", "xor", "Nouvelle présentation ?", "IS", 37, default="f_itp_cloture"),
+        Node("fin", "end", "Suivi ITP clos", "IS", 38),
     ]
     flows = [
         *chain("itp", "debut", "demande", "information", "informee"),
@@ -445,25 +528,37 @@ def itp_synthese() -> Diagram:
         Flow("f_itp_complement", "completer", "transmettre"),
         Flow("f_itp_inscription", "inscription", "reserver"),
         Flow("f_itp_reserver", "reserver", "confirmer"),
-        Flow("f_itp_confirmer", "confirmer", "inviter_equipe"),
-        Flow("f_itp_equipe", "inviter_equipe", "partenaire"),
-        Flow("f_itp_avec_partenaire", "partenaire", "inviter_partenaire", "Oui",
-             "partenaire_invite != 'aucun'"),
-        Flow("f_itp_sans_partenaire", "partenaire", "invitations", "Non"),
-        Flow("f_itp_partenaire_invite", "inviter_partenaire", "invitations"),
+        Flow("f_itp_confirmer", "confirmer", "convoquer"),
+        Flow("f_itp_convoquer_is", "convoquer", "convocation_is"),
+        Flow("f_itp_convocation_notee", "convocation_is", "fin_convocation"),
+        Flow("f_itp_convoquer_equipe", "convoquer", "inviter_equipe"),
+        Flow("f_itp_equipe", "inviter_equipe", "cmp_invite"),
+        Flow("f_itp_avec_cmp", "cmp_invite", "inviter_cmp", "Oui", "inviter_cmp"),
+        Flow("f_itp_sans_cmp", "cmp_invite", "apres_cmp", "Non"),
+        Flow("f_itp_cmp_invite", "inviter_cmp", "apres_cmp"),
+        Flow("f_itp_apres_cmp", "apres_cmp", "association_invitee"),
+        Flow("f_itp_avec_association", "association_invitee", "inviter_association", "Oui",
+             "inviter_association"),
+        Flow("f_itp_sans_association", "association_invitee", "invitations", "Non"),
+        Flow("f_itp_association_invitee", "inviter_association", "invitations"),
         Flow("f_itp_invitations", "invitations", "jour_seance"),
         Flow("f_itp_seance", "jour_seance", "decision"),
         Flow("f_itp_decision", "decision", "examinee"),
         Flow("f_itp_examinee", "examinee", "diffuser_equipe", "Oui"),
         Flow("f_itp_reportee", "examinee", "inscription", "Reportée",
              "examen == 'reportee'"),
-        Flow("f_itp_diffuse", "diffuser_equipe", "releve_partenaire"),
-        Flow("f_itp_releve_avec_partenaire", "releve_partenaire", "diffuser_partenaire", "Oui",
-             "partenaire_invite != 'aucun'"),
-        Flow("f_itp_releve_sans_partenaire", "releve_partenaire", "releves", "Non"),
-        Flow("f_itp_releve_partenaire", "diffuser_partenaire", "releves"),
+        Flow("f_itp_diffuse", "diffuser_equipe", "releve_cmp"),
+        Flow("f_itp_releve_avec_cmp", "releve_cmp", "diffuser_cmp", "Oui", "inviter_cmp"),
+        Flow("f_itp_releve_sans_cmp", "releve_cmp", "releve_apres_cmp", "Non"),
+        Flow("f_itp_releve_cmp", "diffuser_cmp", "releve_apres_cmp"),
+        Flow("f_itp_releve_apres_cmp", "releve_apres_cmp", "releve_association"),
+        Flow("f_itp_releve_avec_association", "releve_association", "diffuser_association",
+             "Oui", "inviter_association"),
+        Flow("f_itp_releve_sans_association", "releve_association", "releves", "Non"),
+        Flow("f_itp_releve_association", "diffuser_association", "releves"),
         Flow("f_itp_releves", "releves", "releve_is"),
-        Flow("f_itp_releve_is", "releve_is", "revision"),
+        Flow("f_itp_releve_is", "releve_is", "courrier_personne"),
+        Flow("f_itp_courrier", "courrier_personne", "revision"),
         Flow("f_itp_revision", "revision", "suivi"),
         Flow("f_itp_suivi", "suivi", "nouvelle"),
         Flow("f_itp_nouvelle", "nouvelle", "demande", "Oui",

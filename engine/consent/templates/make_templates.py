@@ -32,6 +32,7 @@ def recu_consentement() -> None:
                            "a recueilli votre décision : {{ decision }}.")
     label_table(document, (
         ("Personne concernée", "{{ personne }}"),
+        ("Accord donné par", "{{ accord_donne_par }}"),
         ("Finalités", "{{ finalites }}"),
         ("Destinataires", "{{ destinataires }}"),
         ("Données concernées", "{{ categories }}"),

@@ -52,6 +52,10 @@ class ConsentOut(Schema):
     recipients = List(String())
     categories = List(String())
     channel = String()
+    given_by = String(allow_none=True, metadata={
+        "description": "Qui a donné l'accord : `personne`, `representant_legal` ou "
+        "`mineur_et_parents` ; null pour un consentement recueilli avant que Relais ne "
+        "l'enregistre."})
     given_at = String()
     expires_at = String(allow_none=True)
     withdrawn_at = String(allow_none=True)
