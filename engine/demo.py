@@ -132,6 +132,9 @@ PARTNERS = {"ASSOCIATION": "asso-victimes-demo", "IS": "asso-iscg-demo", "CG_ITP
             "CG_SOCIAL": "cd-demo", "CMP": "cmp-demo", "CRIP": "crip-demo",
             "CDDF": "mairie-demo", "POLICE": "commissariat-demo",
             "GENDARMERIE": "gendarmerie-demo", "PARQUET": "parquet-demo"}
+# Members beyond the partner slots: the hospital's emergency service, a signatory partner of
+# the departmental protocol (it starts the partner's sheet and reads the territory's association).
+MEMBERS = ("urgences-demo",)
 SIGNATORIES = {"commissariat-demo": "Le commissaire de police, chef de circonscription (démo)"}
 
 # The ITP of the demo council meets every Tuesday at 14:00 (Paris), four situations a session.
@@ -158,7 +161,8 @@ def create_demo(db: Database) -> list[str]:
             org = identity.get_organisation(uow, spec.organisation)
             identity.grant_role(uow, SYSTEM, user, org, spec.role)
         _capabilities(uow)
-        if territory.set_up_territory(uow, SYSTEM, name=TERRITORY, partners=PARTNERS):
+        if territory.set_up_territory(uow, SYSTEM, name=TERRITORY, partners=PARTNERS,
+                                     members=MEMBERS):
             created.append(TERRITORY)
         _keys(uow)
         _itp_calendar(uow)
