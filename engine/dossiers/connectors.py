@@ -306,6 +306,15 @@ HAND_DOSSIER = connectors.register(connectors.Connector(
     "avocat, à sa demande écrite : rien ne part par Relais, le document reste dans le dossier "
     "pour être imprimé ou remis.",
     required=("template", "beneficiary"),
+    documented=(
+        connectors.Parameter("template", "str", (
+            "Nom du modèle .docx de la page de garde (dossier templates/ à côté du diagramme)."
+        )),
+        connectors.Parameter("beneficiary", "str", (
+            "À qui le dossier est remis : « victime » (la personne elle-même) ou « avocat » "
+            "(son avocat), selon sa demande écrite."
+        )),
+    ),
     run_in_transaction=_hand,
 ))
 

@@ -106,7 +106,7 @@ def test_itp_request_goes_to_the_territorys_council_and_invited_cmp(t, nord):
         "chronologie": "03/09/2026 : première venue au commissariat",
         "problematiques": ["logement"],
         "actions_menees": "Entretiens.", "question": "Quelle stratégie ?",
-        "partenaire_invite": "CMP"})
+        "inviter_cmp": True, "inviter_association": False})
     t.complete("is-nord", itp["id"], {"information_personne": "informee"})
     assert _consent_recipients(t, "is-nord", itp["id"]) == ["cd-nord", "cmp-nord"]
     t.complete("is-nord", itp["id"], GRANTED)
