@@ -21,6 +21,8 @@ TARGET_RATIO = 3.0
 TARGET_GROWTH = 1.5
 TARGET_TASKLIST_P95_MS = 20.0
 TARGET_LOAD_SCALE = 1.7  # throughput with N web workers ÷ with one
+TARGET_MESSAGES_P95_MS = 20.0  # POST /messages by correlation, 100k waiting (PostgreSQL)
+TARGET_COMPLETE_P50_MS = 15.0  # server time of one task completion through the API (PG)
 TARGET_FIGURES_P95_MS = 1000.0  # one year of figures at 100,000 situations (PostgreSQL)
 
 TASKLIST_ORGANISATIONS = 30
