@@ -18,7 +18,7 @@ MAX_STEPS = 990  # the diagram's loopMaximum is 1000: N + WINDOW // 2 + 1 iterat
 WARMUP_STEPS = 5
 
 TARGET_RATIO = 3.0
-TARGET_GROWTH = 1.5
+TARGET_GROWTH = 1.3  # issue 16 (was 1.5)
 TARGET_TASKLIST_P95_MS = 20.0
 TARGET_LOAD_SCALE = 1.7  # throughput with N web workers ÷ with one
 TARGET_MESSAGES_P95_MS = 20.0  # POST /messages by correlation, 100k waiting (PostgreSQL)
