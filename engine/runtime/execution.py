@@ -170,6 +170,9 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
     _throw_events(uow, instance, workflow)
     now = uow.now()
     stalled = instance.status == RUNNING and _detect_stall(uow, loaded)
+    # State first: a query below autoflushes the row once, with every change of the step.
+    instance.state = spiff.dump_state(workflow)
+    instance.updated_at = now
     if workflow.is_completed() and instance.status == RUNNING and not stalled:
         instance.status, instance.ended_at = COMPLETED, now
         audit.append(uow, actor, "runtime.instance_completed", subject_type="instance",
@@ -177,8 +180,6 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
         events.record(uow, InstanceCompleted(
             actor, instance_id=instance.id, process_id=instance.process_id,
             organisation_id=cases.get_case(uow, instance.case_id).organisation_id))
-    instance.state = spiff.dump_state(workflow)
-    instance.updated_at = now
     created = _sync_human_tasks(uow, loaded)
     _sync_timers(uow, loaded)
     sync_waits(uow, instance, workflow, running=instance.status == RUNNING,
