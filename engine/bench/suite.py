@@ -22,6 +22,7 @@ from engine.bench.common import (
     TARGET_LOAD_SCALE,
     TARGET_MESSAGES_P95_MS,
     TARGET_RATIO,
+    TARGET_RATIO_STEP1,
     TARGET_TASKLIST_P95_MS,
     USER,
     Progress,
@@ -173,6 +174,8 @@ def _summarise(report: dict[str, Any]) -> None:
         state[f"{backend}_{steps}"] = figures[f"state_bytes_{steps}"]
         targets.append({"name": "ratio", "backend": backend,
                         **_target(value, TARGET_RATIO)})
+        targets.append({"name": "ratio_step1", "backend": backend,
+                        **_target(ratio[backend]["step1"], TARGET_RATIO_STEP1[backend])})
         targets.append({"name": "growth", "backend": backend,
                         **_target(figures["growth"], TARGET_GROWTH)})
         tl = _target(figures["tasklist"]["p95_ms"], TARGET_TASKLIST_P95_MS)
