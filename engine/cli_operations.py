@@ -19,14 +19,21 @@ from engine.errors import RelaisError
               help="Étapes de l'instance au long cours.")
 @click.option("--tasklist-instances", default=100_000, show_default=True,
               type=click.IntRange(1, None), help="Instances insérées pour la liste de tâches.")
+@click.option("--sqlite-tasklist-instances", type=click.IntRange(1, None), default=None,
+              help="Instances de la liste de tâches sur SQLite (défaut : comme PostgreSQL).")
+@click.option("--messages-instances", default=100_000, show_default=True,
+              type=click.IntRange(1, None),
+              help="Instances en attente d'un message pour POST /messages (SQLite : au plus "
+                   "20 000 par défaut).")
 @click.option("--load", "load_seconds", type=click.FloatRange(1, 600), default=None,
               help="Mesurer aussi la charge par HTTP pendant SECONDES (PostgreSQL et Redis).")
 @click.option("--clients", default=20, show_default=True, type=click.IntRange(1, 200),
               help="Clients simultanés de la mesure de charge.")
 @click.option("--web-workers", default=5, show_default=True, type=click.IntRange(2, 64),
               help="Processus web de la seconde mesure de charge (la première en a un).")
-def bench(as_json: bool, steps: int, tasklist_instances: int, load_seconds: float | None,
-          clients: int, web_workers: int) -> None:
+def bench(as_json: bool, steps: int, tasklist_instances: int,
+          sqlite_tasklist_instances: int | None, messages_instances: int,
+          load_seconds: float | None, clients: int, web_workers: int) -> None:
     """Mesurer le moteur (SpiffWorkflow seul, couche de services sur SQLite et, si configuré,
     PostgreSQL), la liste de tâches et les enveloppes, sur des bases jetables (voir
     docs/benchmarks.md)."""
@@ -38,6 +45,8 @@ def bench(as_json: bool, steps: int, tasklist_instances: int, load_seconds: floa
         load = {"broker_url": suite.broker_url(), "seconds": load_seconds, "clients": clients,
                 "workers": web_workers} if load_seconds else None
         report = suite.run(steps=steps, tasklist_instances=tasklist_instances,
+                           sqlite_tasklist_instances=sqlite_tasklist_instances,
+                           messages_instances=messages_instances,
                            postgresql_url=suite.postgresql_server_url(),
                            progress=lambda message: click.echo(message, err=True), load=load)
     except RelaisError as exc:

@@ -79,6 +79,9 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.clock: Clock = clock or SystemClock()
+        # Rows that never change once written (deployed process versions), kept per
+        # database for this process: a step re-attaches them without a query.
+        self.immutable_rows: dict[tuple[str, int], Any] = {}
 
     @property
     def dialect(self) -> str:

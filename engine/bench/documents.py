@@ -3,7 +3,7 @@
 - small: seal then open a 20 KB payload for 3 recipients; median latency over `runs`;
 - large: seal then open a 10 MB payload for 3 recipients, against raw AES-256-GCM encrypt then
   decrypt of the same bytes measured in the same run, interleaved; the ratio
-  raw time / envelope time is the figure the issue targets (≥ 0.4).
+  raw time / envelope time is the figure the issue targets (≥ 0.7).
 
 Keys are generated in memory; no database, no file. Figures are medians, in milliseconds or
 MB/s (1 MB = 10^6 bytes).
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from engine.bench.common import ms
 from engine.documents import envelope
 
-TARGET_RATIO = 0.4
+TARGET_RATIO = 0.7  # issue 16 raised it from 0.4
 RECIPIENTS = 3
 
 

@@ -71,6 +71,18 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{t['ready_tasks']['p95_ms']:.2f} ms ; worklist p50 "
                      f"{t['worklist']['p50_ms']:.2f} ms, p95 {t['worklist']['p95_ms']:.2f} ms")
         lines.append(f"  plan : {t['ready_tasks_plan'][:160]}")
+        a = t["api"]
+        lines.append(f"  par l'API (GET /api/v1/tasks) : première page p50 "
+                     f"{a['first_page']['p50_ms']:.2f} ms, p95 {a['first_page']['p95_ms']:.2f} ms"
+                     f" ; page profonde p50 {a['deep_page']['p50_ms']:.2f} ms, p95 "
+                     f"{a['deep_page']['p95_ms']:.2f} ms")
+        m, c = f["messages"], f["api_complete"]
+        lines.append(f"POST /messages ({backend}, {m['instances']} instances en attente, "
+                     f"{m['delivered']}/{m['posted']} remis) : p50 {m['p50_ms']:.2f} ms, "
+                     f"p95 {m['p95_ms']:.2f} ms")
+        lines.append(f"POST /tasks/{{id}}/complete ({backend}, étape 1, temps serveur) : p50 "
+                     f"{c['p50_ms']:.2f} ms, p95 {c['p95_ms']:.2f} ms, "
+                     f"{c['sql_statements']:g} requêtes SQL")
         fig = f["figures"]
         lines.append(f"Chiffres d'une année ({backend}, {fig['situations']} personnes reçues, "
                      f"{fig['fact_rows']} faits, {fig['indicators']} indicateurs) : p50 "

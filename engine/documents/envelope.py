@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from engine.canonical import MAX_SAFE_INTEGER, canonical_json, load_canonical
+from engine.documents import single_pass
 from engine.documents.errors import EnvelopeInvalid, SealRefused
 
 MAGIC = b"RELAIS"
@@ -318,9 +319,13 @@ def _metadata_problem(meta: Metadata) -> str | None:
 
 def seal(content: bytes, metadata: Metadata, fields: ManifestFields,
          sender_signing_key: Ed25519PrivateKey, sender_kid: str,
-         recipients: Sequence[Recipient]) -> bytes:
-    """Sign and encrypt `content` for exactly `recipients`; returns the `.relais` bytes.
+         recipients: Sequence[Recipient]) -> bytearray:
+    """Sign and encrypt `content` for exactly `recipients`; returns the `.relais` bytes (a
+    bytearray: the file is built in place, see `single_pass`).
 
+    One pass over the content: encrypted straight into the file's buffer and hashed for the
+    manifest as it goes. The manifest's length does not depend on the hash (always 64 hex
+    digits), so every section's place is known before encrypting.
     Raises SealRefused (nothing produced) when the fields, metadata or recipients are invalid.
     """
     problem = _metadata_problem(metadata)
@@ -331,26 +336,39 @@ def seal(content: bytes, metadata: Metadata, fields: ManifestFields,
         raise SealRefused("Scellement impossible : document trop volumineux.")
     manifest = _draft_manifest(fields, sender_kid, recipients)
     content_key = AESGCM.generate_key(bit_length=256)
-    ciphertext = _encrypt(content_key, header_hash(manifest), meta, content)
-    digest = hashlib.sha256()
-    for part in ciphertext:
-        digest.update(part)
-    manifest_bytes = canonical_json(_with_hash(manifest, digest.hexdigest()).to_dict())
-    wrapped = [_wrap(content_key, manifest.envelope_id, r) for r in recipients]
+    wrapped = _wrapped_bytes([_wrap(content_key, manifest.envelope_id, r) for r in recipients])
+    draft = canonical_json(manifest.to_dict())  # the placeholder hash: same length
+    plaintext = (LENGTH.pack(len(meta)) + meta, content)
+    out, places = _layout(len(draft), wrapped, single_pass.ciphertext_length(plaintext))
+    digest = single_pass.encrypt_into(out, places["ciphertext"], content_key,
+                                      os.urandom(NONCE_LEN), header_hash(manifest), plaintext,
+                                      parallel_from=PARALLEL_HASH_MIN)
+    manifest_bytes = canonical_json(_with_hash(manifest, digest).to_dict())
+    if len(manifest_bytes) != len(draft):
+        raise AssertionError("manifest length changed with its hash")
     signature = sender_signing_key.sign(signed_message(manifest_bytes))
-    return encode(manifest_bytes, signature, _wrapped_bytes(wrapped), ciphertext)
+    out[places["manifest"]:places["manifest"] + len(draft)] = manifest_bytes
+    out[places["signature"]:places["signature"] + SIGNATURE_LEN] = signature
+    return out
 
 
-def _encrypt(content_key: bytes, aad: bytes, meta: bytes, content: bytes) -> list[bytes]:
-    """AES-256-GCM over `u32 len(meta) || meta || content`, streamed so the (possibly large)
-    content is never copied into a container first. Returns [nonce, ciphertext parts, tag]."""
-    nonce = os.urandom(NONCE_LEN)
-    encryptor = Cipher(algorithms.AES(content_key), modes.GCM(nonce)).encryptor()
-    encryptor.authenticate_additional_data(aad)
-    head = encryptor.update(LENGTH.pack(len(meta)) + meta)
-    body = encryptor.update(content)
-    tail = encryptor.finalize()
-    return [nonce, head, body, tail, encryptor.tag]
+def _layout(manifest_len: int, wrapped: bytes,
+            ciphertext_len: int) -> tuple[bytearray, dict[str, int]]:
+    """The file's buffer with magic, version, lengths and wrapped keys written; where the
+    manifest, the signature and the ciphertext go (same layout as `encode`)."""
+    out = bytearray(len(MAGIC) + 1 + 4 * LENGTH.size + manifest_len + SIGNATURE_LEN
+                    + len(wrapped) + ciphertext_len)
+    out[:len(MAGIC) + 1] = MAGIC + bytes([FORMAT_VERSION])
+    places, pos = {}, len(MAGIC) + 1
+    for name, size, data in (("manifest", manifest_len, None),
+                             ("signature", SIGNATURE_LEN, None),
+                             ("wrapped_keys", len(wrapped), wrapped),
+                             ("ciphertext", ciphertext_len, None)):
+        LENGTH.pack_into(out, pos, size)
+        places[name], pos = pos + LENGTH.size, pos + LENGTH.size + size
+        if data is not None:
+            out[places[name]:pos] = data
+    return out, places
 
 
 def _draft_manifest(fields: ManifestFields, sender_kid: str,

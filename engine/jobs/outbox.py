@@ -11,6 +11,9 @@ Guarantees (at least once to the actor, exactly once in effect):
 - `run_item` locks its row, skips it if already done, runs the connector, and commits the
   connector's effect (resuming the instance) together with `status = done`.
 - Failures retry with exponential backoff; after MAX_ATTEMPTS the instance gets an incident.
+- Rows that ran (`done`) are purged by the scheduler once `retention()` has passed
+  (`purge_finished`); failed and cancelled rows stay (an incident names them), and so does
+  the newest row, so that no id is ever handed out twice (SQLite reuses the largest id + 1).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import traceback
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from engine.audit import service as audit
 from engine.audit.service import SYSTEM
@@ -39,6 +42,28 @@ BACKOFF_BASE_SECONDS = 5
 
 def lease() -> timedelta:
     return timedelta(seconds=int(os.environ.get("RELAIS_OUTBOX_LEASE_SECONDS", "120")))
+
+
+def retention() -> timedelta:
+    """How long a finished row is kept for diagnosis (RELAIS_OUTBOX_RETENTION_DAYS, 7)."""
+    return timedelta(days=int(os.environ.get("RELAIS_OUTBOX_RETENTION_DAYS", "7")))
+
+
+def purge_finished(uow: UnitOfWork, keep: timedelta | None = None, limit: int = 5000) -> int:
+    """Delete up to `limit` rows done for longer than `keep` (default `retention()`); the
+    number deleted. Their effect is kept where it belongs (the instance, the delivery, the
+    audit rows); a finished row only made every claim walk past it."""
+    cutoff = uow.now() - (keep if keep is not None else retention())
+    newest = uow.session.scalar(select(func.max(OutboxItem.id)))
+    if newest is None:
+        return 0
+    ids = list(uow.session.scalars(
+        select(OutboxItem.id).where(OutboxItem.status == "done", OutboxItem.done_at < cutoff,
+                                    OutboxItem.id < newest)
+        .order_by(OutboxItem.id).limit(limit)))
+    if ids:
+        uow.session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
+    return len(ids)
 
 
 def claim_due(uow: UnitOfWork, limit: int = 100) -> list[int]:

@@ -27,6 +27,7 @@ log = logging.getLogger("relais.jobs")
 CHECKPOINT_EVERY = 500
 CHECKPOINT_INTERVAL = timedelta(minutes=1)
 RETENTION_EVERY = timedelta(hours=24)
+OUTBOX_PURGE_EVERY = timedelta(hours=1)
 
 
 class Jobs:
@@ -39,6 +40,7 @@ class Jobs:
         self.webhooks = WebhookJobs(db, self.broker)
         self._stop = threading.Event()
         self._last_retention: datetime | None = None
+        self._last_outbox_purge: datetime | None = None
 
     def _run_outbox(self, item_id: int) -> None:
         """At least once per message; `outbox.run_item` makes the effect happen once."""
@@ -64,7 +66,31 @@ class Jobs:
         self.webhooks.tick()
         self._maybe_checkpoint()
         self._maybe_sweep_retention()
-        return {"timers": fired, "outbox": len(claimed)}
+        purged = self._maybe_purge_outbox()
+        return {"timers": fired, "outbox": len(claimed), "outbox_purged": purged}
+
+    def _maybe_purge_outbox(self) -> int:
+        """Once an hour (database clock): delete outbox rows done for longer than the
+        retention (`outbox.purge_finished`), in short batches; a failure is retried next round."""
+        now = self.db.clock.now()
+        if self._last_outbox_purge is not None \
+                and now - self._last_outbox_purge < OUTBOX_PURGE_EVERY:
+            return 0
+        purged = 0
+        try:
+            while True:
+                with transaction(self.db) as uow:
+                    batch = outbox.purge_finished(uow)
+                purged += batch
+                if batch < 5000:
+                    break
+        except Exception:
+            log.exception("outbox purge failed")
+            return purged
+        self._last_outbox_purge = now
+        if purged:
+            log.info("outbox: %s finished row(s) purged", purged)
+        return purged
 
     def _maybe_sweep_retention(self) -> None:
         """Once a day (on the database clock): crypto-shred the cases whose retention ran

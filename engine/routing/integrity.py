@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from engine.cases import service as cases
 from engine.cases.models import Case
@@ -33,7 +34,8 @@ class DeliveriesReport:
 def check_deliveries(uow: UnitOfWork) -> DeliveriesReport:
     report = DeliveriesReport()
     lookup = keys.public_key_lookup(uow)
-    for delivery in uow.session.scalars(select(Delivery).order_by(Delivery.id)):
+    for delivery in uow.session.scalars(select(Delivery).options(
+            undefer(Delivery.storage_ciphertext)).order_by(Delivery.id)):
         case = cases.get_case(uow, delivery.case_id)
         if case.wrapped_key is None:
             report.destroyed += 1

@@ -46,7 +46,9 @@ class Delivery(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The whole `.relais` file, AES-256-GCM under the case key (AAD: envelope id).
     storage_nonce: Mapped[bytes] = mapped_column(LargeBinary)
-    storage_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: lists (the inbox, a case's deliveries) never load the documents themselves;
+    # opening one reads its content then.
+    storage_ciphertext: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     __table_args__ = (Index("ix_delivery_inbox", "recipient_organisation_id", "status", "id"),)
 

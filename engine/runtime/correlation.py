@@ -152,10 +152,22 @@ def _lookup(data: Mapping[str, Any], fallback: Mapping[str, Any], path: str) -> 
 
 # --- the index -----------------------------------------------------------------------------
 
-def sync_waits(uow: UnitOfWork, instance: Instance, workflow: Any, running: bool) -> None:
+def waits_for_messages(workflow: Any) -> bool:
+    """Whether a task of the workflow waits for a named message (so `message_wait` rows of
+    the instance may exist)."""
+    return any(getattr(d, "name", None) for t in workflow.get_tasks(state=TaskState.WAITING)
+               for d in event_definitions(t))
+
+
+def sync_waits(uow: UnitOfWork, instance: Instance, workflow: Any, running: bool,
+               indexed: bool = True) -> None:
     """Make `message_wait` say exactly what the instance waits for now (nothing unless
-    `running`): rows appear when it starts waiting and go when it stops."""
+    `running`): rows appear when it starts waiting and go when it stops. `indexed` False
+    says the instance had no rows (its saved state waited for no message): when it still
+    waits for none, no query is sent at all."""
     wanted = _wanted_waits(instance, workflow) if running else set()
+    if not indexed and not wanted:
+        return
     rows = {(r.name, r.key, r.value): r for r in uow.session.scalars(
         select(MessageWait).where(MessageWait.instance_id == instance.id))} \
         if instance.id is not None else {}

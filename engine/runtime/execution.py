@@ -45,6 +45,7 @@ from engine.runtime.correlation import (
     routable_only,
     store_message,
     sync_waits,
+    waits_for_messages,
 )
 from engine.runtime.expressions import make_script_engine
 from engine.runtime.models import (
@@ -56,7 +57,7 @@ from engine.runtime.models import (
     OutboxItem,
     ProcessVersion,
 )
-from engine.runtime.queries import lanes_of
+from engine.runtime.queries import lanes_of, process_version
 from engine.territory import service as territory
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,11 @@ class Loaded:
     instance: Instance
     version: ProcessVersion
     workflow: Any
+    # Whether the saved state had waiting timers (so `due_timer` rows may exist): without
+    # them, and without new ones, the step sends no timer DELETE at all.
+    had_timers: bool = False
+    # Likewise for `message_wait` rows: whether the saved state waited for a message.
+    had_waits: bool = False
 
     @property
     def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
@@ -133,11 +139,12 @@ def _starter_organisation(principal: Principal, version: ProcessVersion) -> int:
 
 
 def load(uow: UnitOfWork, instance: Instance) -> Loaded:
-    version = uow.session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+    version = process_version(uow, instance.process_version_id)
     with spiff.clock_context(uow.db.clock):
-        workflow = spiff.load_state(version.id, version.spec, instance.state, _script_engine())
-    return Loaded(instance, version, workflow)
+        workflow = spiff.load_state(version.id, version.spec, instance.state,
+                                    _script_engine())
+    return Loaded(instance, version, workflow, had_timers=bool(_timer_values(workflow)),
+                  had_waits=waits_for_messages(workflow))
 
 
 def advance(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
@@ -170,6 +177,9 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
     _throw_events(uow, instance, workflow)
     now = uow.now()
     stalled = instance.status == RUNNING and _detect_stall(uow, loaded)
+    # State first: a query below autoflushes the row once, with every change of the step.
+    instance.state = spiff.dump_state(workflow)
+    instance.updated_at = now
     if workflow.is_completed() and instance.status == RUNNING and not stalled:
         instance.status, instance.ended_at = COMPLETED, now
         audit.append(uow, actor, "runtime.instance_completed", subject_type="instance",
@@ -177,11 +187,11 @@ def save(uow: UnitOfWork, loaded: Loaded, actor: Actor) -> None:
         events.record(uow, InstanceCompleted(
             actor, instance_id=instance.id, process_id=instance.process_id,
             organisation_id=cases.get_case(uow, instance.case_id).organisation_id))
-    instance.state = spiff.dump_state(workflow)
-    instance.updated_at = now
     created = _sync_human_tasks(uow, loaded)
     _sync_timers(uow, loaded)
-    sync_waits(uow, instance, workflow, running=instance.status == RUNNING)
+    sync_waits(uow, instance, workflow, running=instance.status == RUNNING,
+               indexed=loaded.had_waits)
+    loaded.had_waits = waits_for_messages(workflow) and instance.status == RUNNING
     with concurrent_change_is_conflict(uow):
         uow.session.flush()
     for row in created:  # ids exist only now
@@ -311,11 +321,13 @@ def _form_of(task_spec: Any) -> str | None:
 
 
 def _sync_timers(uow: UnitOfWork, loaded: Loaded) -> None:
+    """Make `due_timer` list exactly the instance's waiting timers (none unless running)."""
     instance = loaded.instance
-    uow.session.execute(delete(DueTimer).where(DueTimer.instance_id == instance.id))
-    if instance.status != RUNNING:
-        return
-    for value in _timer_values(loaded.workflow):
+    values = _timer_values(loaded.workflow) if instance.status == RUNNING else []
+    if loaded.had_timers:
+        uow.session.execute(delete(DueTimer).where(DueTimer.instance_id == instance.id))
+    loaded.had_timers = bool(values)
+    for value in values:
         due = _parse_due(value)
         if due is not None:
             uow.session.add(DueTimer(instance_id=instance.id, task_guid="", due_at=due))

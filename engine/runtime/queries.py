@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from engine.audit import refusals
 from engine.cases import disclosure
@@ -67,15 +68,24 @@ def may_act(principal: Principal, task: HumanTask) -> bool:
     return principal.has_role(task.lane, task.organisation_id)
 
 
-def ready_tasks(uow: UnitOfWork, principal: Principal, limit: int = 200) -> list[HumanTask]:
-    """The principal's ready tasks (the worklist), newest last."""
+WORKLIST_PAGE = 200
+
+
+def ready_tasks(uow: UnitOfWork, principal: Principal, limit: int = WORKLIST_PAGE,
+                after: int | None = None) -> list[HumanTask]:
+    """The principal's ready tasks (the worklist), newest last.
+
+    Keyset pagination: `after` is the last id of the previous page, so a page costs the same
+    at any depth (an index range scan on `ix_human_task_worklist`, never an OFFSET).
+    """
     clauses = [(HumanTask.organisation_id == g.organisation_id) & (HumanTask.lane == g.role)
                for g in principal.grants]
     if not clauses:
         return []
-    stmt = (select(HumanTask).where(HumanTask.state == "ready", or_(*clauses))
-            .order_by(HumanTask.id).limit(limit))
-    return list(uow.session.scalars(stmt))
+    stmt = select(HumanTask).where(HumanTask.state == "ready", or_(*clauses))
+    if after is not None:
+        stmt = stmt.where(HumanTask.id > after)
+    return list(uow.session.scalars(stmt.order_by(HumanTask.id).limit(limit)))
 
 
 def involves(uow: UnitOfWork, instance: Instance, organisations: set[int]) -> bool:
@@ -124,14 +134,38 @@ def open_incidents(uow: UnitOfWork, principal: Principal) -> list[Incident]:
 
 # --- read models for the API and pages -----------------------------------------------------
 
+def process_version(uow: UnitOfWork, version_id: int) -> ProcessVersion:
+    """A deployed process version, read once per process and database.
+
+    Versions are immutable once deployed (a change is a new version), so a step attaches a
+    kept copy (`merge(load=False)`: no SELECT, not even of the spec text) instead of reading
+    the row again. The copy is kept on the `Database`, so each database has its own.
+    """
+    key = ("process_version", version_id)
+    kept = uow.db.immutable_rows.get(key)
+    if kept is not None:
+        return uow.session.merge(kept, load=False)
+    version = uow.session.get(ProcessVersion, version_id)
+    assert version is not None
+    copy = ProcessVersion(**{c.key: getattr(version, c.key)
+                             for c in ProcessVersion.__table__.columns})
+    make_transient_to_detached(copy)
+    uow.db.immutable_rows[key] = copy
+    return version
+
+
 def instance_summary(uow: UnitOfWork, principal: Principal, instance: Instance) -> dict[str, Any]:
     """Status, the caller's ready tasks and the history of steps the caller may see."""
-    version = uow.session.get(ProcessVersion, instance.process_version_id)
-    rows = list(uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                                    .order_by(HumanTask.id)))
+    version = process_version(uow, instance.process_version_id)
+    # One query, plain columns rather than ORM objects: a long follow-up has hundreds of rows.
+    rows = list(uow.session.execute(
+        select(HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.lane,
+               HumanTask.form, HumanTask.state, HumanTask.created_at, HumanTask.completed_at,
+               HumanTask.organisation_id)
+        .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     return {
         "id": instance.id, "process_id": instance.process_id,
-        "version": version.version if version else None, "status": instance.status,
+        "version": version.version, "status": instance.status,
         # The situation only for those who take part: an administrator runs the platform
         # and follows no situation, unless the holder approved a disclosure (legal review).
         "case_id": instance.case_id if takes_part(principal, instance)
@@ -157,9 +191,11 @@ def _task_summary(row: HumanTask, process_id: str) -> dict[str, Any]:
             "created_at": row.created_at.isoformat()}
 
 
-def worklist(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
-    """The principal's ready tasks with their process ids (instance states are not loaded)."""
-    rows = ready_tasks(uow, principal)
+def worklist(uow: UnitOfWork, principal: Principal, after: int | None = None,
+             limit: int = WORKLIST_PAGE) -> list[dict[str, Any]]:
+    """The principal's ready tasks with their process ids (instance states are not loaded);
+    one page after the task id `after` (see `ready_tasks`)."""
+    rows = ready_tasks(uow, principal, limit=min(limit, WORKLIST_PAGE), after=after)
     process_of = {iid: pid for iid, pid in uow.session.execute(
         select(Instance.id, Instance.process_id)
         .where(Instance.id.in_({r.instance_id for r in rows})))} if rows else {}

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -147,7 +148,8 @@ def new_workflow(version_id: int, spec_text: str, script_engine: Any) -> BpmnWor
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    """The instance state without its spec (stored once per version).
+    """The instance state without its spec (stored once per version), and without the turns
+    a standard loop has already merged (`prune_merged_turns`).
 
     In encoder mode the registry converts only what it is handed; objects nested in task
     internals (the events an event-based gateway has seen, as `BpmnEvent`s) reach the JSON
@@ -159,10 +161,65 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         dct = SERIALIZER.to_dict(workflow)
         for key in SPEC_KEYS:
             dct.pop(key, None)
+        prune_merged_turns(workflow, dct)
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
         return json.dumps(dct, separators=(",", ":"), default=_encode)
     finally:
         registry._encoder_mode = False
+
+
+def prune_merged_turns(workflow: BpmnWorkflow, dct: dict[str, Any]) -> int:
+    """Drop from the serialized state the turns a standard loop has merged; the count dropped.
+
+    A standard loop adds each turn as a child of the loop task; once a turn completes,
+    SpiffWorkflow merges its data into the loop task and lists its id in the loop task's
+    `internal_data["merged"]` (which stays: it counts the turns against `loopMaximum`).
+    Nothing in the workflow reads a merged turn again, so keeping it only makes every later
+    step load and rewrite it (~440 bytes per turn). The history of each turn lives outside
+    the state: its `human_task` row (who completed it, when), its case record and its audit
+    row. Only the serialized copy is pruned; the live workflow object is left as it is.
+    """
+    dropped: set[str] = set()
+    for task in workflow.get_tasks():
+        if isinstance(task.task_spec, StandardLoopTask):
+            dropped.update(task.internal_data.get("merged") or ())
+    if not dropped:
+        return 0
+    removed = 0
+    for tasks, holder in _task_mappings(dct):
+        gone = _with_descendants(tasks, dropped & tasks.keys())
+        if not gone:
+            continue
+        last = holder.get("last_task")
+        while last in gone:  # the turn just completed: SpiffWorkflow resumes from its loop
+            last = tasks[last]["parent"]
+        holder["last_task"] = last
+        for guid in gone:
+            del tasks[guid]
+        for task in tasks.values():
+            if any(child in gone for child in task["children"]):
+                task["children"] = [c for c in task["children"] if c not in gone]
+        removed += len(gone)
+    return removed
+
+
+def _task_mappings(dct: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(tasks by id, the dict holding them) for the workflow and each sub-workflow."""
+    found = [(dct["tasks"], dct)]
+    found += [(sub["tasks"], sub) for sub in (dct.get("subprocesses") or {}).values()]
+    return found
+
+
+def _with_descendants(tasks: dict[str, Any], roots: set[str]) -> set[str]:
+    gone: set[str] = set()
+    pending = list(roots)
+    while pending:
+        guid = pending.pop()
+        if guid in gone or guid not in tasks:
+            continue
+        gone.add(guid)
+        pending.extend(tasks[guid]["children"])
+    return gone
 
 
 def _encode(value: Any) -> Any:

@@ -165,3 +165,22 @@ def test_a_message_start_event_starts_a_protocol_for_a_sender_who_may(client, db
     instance_id = started.get_json()["delivered_to"]
     [task] = client.get("/api/v1/tasks", headers=is_headers).get_json()
     assert task["instance_id"] == instance_id and task["name"] == "Traiter le signalement"
+
+
+def test_the_task_list_pages_by_keyset(client, deployed, is_headers):
+    for _ in range(5):
+        assert client.post("/api/v1/instances", json={"process_id": "essai"},
+                           headers=is_headers).status_code == 201
+    every = [t["id"] for t in client.get("/api/v1/tasks", headers=is_headers).get_json()]
+    assert len(every) == 5 and every == sorted(every)
+    first = client.get("/api/v1/tasks?limit=2", headers=is_headers).get_json()
+    assert [t["id"] for t in first] == every[:2]
+    rest = client.get(f"/api/v1/tasks?after={first[-1]['id']}", headers=is_headers).get_json()
+    assert [t["id"] for t in rest] == every[2:]
+    assert client.get(f"/api/v1/tasks?after={every[-1]}", headers=is_headers).get_json() == []
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "after=-1", "after=abc"])
+def test_a_bad_page_is_refused_with_a_problem(client, deployed, is_headers, query):
+    response = client.get(f"/api/v1/tasks?{query}", headers=is_headers)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"

@@ -24,7 +24,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env = {"RELAIS_HOME": str(tmp_path_factory.mktemp("bench-home")),
            "RELAIS_DATABASE_URL": "", "RELAIS_BENCH_DATABASE_URL": pg_url() or ""}
     result = CliRunner().invoke(main, ["bench", "--json", "--steps", str(STEPS),
-                                       "--tasklist-instances", "40"], env=env)
+                                       "--tasklist-instances", "40",
+                                       "--messages-instances", "30"], env=env)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -65,6 +66,15 @@ def test_raw_and_engine_figures_are_positive(report):
         _positive(tasklist["ready_tasks"], "p50_ms", "p95_ms")
         _positive(tasklist["worklist"], "p50_ms", "p95_ms")
         assert tasklist["ready_tasks_plan"]  # at 40 instances PostgreSQL rightly scans
+        api = tasklist["api"]
+        _positive(api["first_page"], "p50_ms", "p95_ms")
+        _positive(api["deep_page"], "p50_ms", "p95_ms")
+        assert api["first_page"]["rows"] == tasklist["user_ready_tasks"]
+        messages = figures["messages"]
+        # Every posted message found its own waiting instance through the index.
+        assert messages["instances"] == 30 and messages["delivered"] == messages["posted"] > 0
+        _positive(messages, "p50_ms", "p95_ms")
+        _positive(figures["api_complete"], "p50_ms", "p95_ms", "sql_statements")
         year = figures["figures"]
         assert year["situations"] == 40 and year["people_counted"] == 40
         assert year["fact_rows"] > 40 * 5 and year["indicators"] >= 10
@@ -80,6 +90,10 @@ def test_ratios_targets_and_documents(report):
     names = {(t["name"], t["backend"]) for t in report["targets"]}
     assert ("ratio", "sqlite") in names and ("envelope_throughput_ratio", "-") in names
     assert ("figures_year_p95_ms", "sqlite") in names
+    for key in ("messages_p95_ms", "api_complete_p50_ms", "tasklist_api_p95_ms"):
+        assert (key, "sqlite") in names
+        for backend in _backends(report):
+            _positive(report[key], backend)
     assert all(isinstance(t["met"], bool) for t in report["targets"])
     _positive(report["documents"], "envelope_small_seal_open_ms", "envelope_throughput_ratio",
               "raw_aes_gcm_mb_s")
@@ -90,6 +104,8 @@ def test_the_table_reads_the_same_report(report):
     assert "SpiffWorkflow seul (raw)" in table and "moteur sqlite" in table
     assert "Objectifs" in table and "envelope_throughput_ratio" in table
     assert "Chiffres d'une année (sqlite, 40 personnes reçues" in table
+    assert "POST /messages (sqlite, 30 instances en attente, " in table
+    assert "GET /api/v1/tasks" in table and "POST /tasks/{id}/complete (sqlite" in table
 
 
 def test_workspace_pages_and_search_are_reported(report):

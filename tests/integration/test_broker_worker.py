@@ -299,7 +299,7 @@ def test_a_separate_relais_worker_runs_the_service_task_through_redis(
     assert ready_for(db, "demo-asso") == []
 
     worker = spawn_worker()
-    assert jobs.tick() == {"timers": 0, "outbox": 1}
+    assert jobs.tick() == {"timers": 0, "outbox": 1, "outbox_purged": 0}
     done = wait_for_row(db, item_id, "done", 1, "la tâche exécutée par le worker", worker)
     worker.check_alive()  # it ran the task and is still serving
 

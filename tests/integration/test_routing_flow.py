@@ -343,3 +343,29 @@ def test_an_actor_label_never_carries_personal_data(db):
     sent(db)
     for row in actions(db):
         assert "Élodie" not in row.details and "Élodie" not in row.actor_label
+
+
+def test_the_inbox_does_not_load_the_documents_opening_one_does(db):
+    """Issue 16: a list of deliveries reads their metadata, never their stored content."""
+    from sqlalchemy import event
+
+    _instance_id, _case_id, delivery_id = sent(db)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.unit_of_work() as uow:
+            [item] = routing.inbox(uow, principal(uow, "demo-asso"))
+        listed = list(statements)
+        statements.clear()
+        with transaction(db) as uow:
+            routing.open_document(uow, principal(uow, "demo-asso"), delivery_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert item["id"] == delivery_id
+    assert any("FROM delivery" in s for s in listed)
+    assert not any("storage_ciphertext" in s for s in listed), listed
+    assert any("storage_ciphertext" in s for s in statements)  # opening reads it

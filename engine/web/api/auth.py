@@ -30,7 +30,8 @@ def _verify(token: str) -> Principal | None:
     except InvalidToken as exc:
         g.auth_error = (exc.code, exc.message)
         return None
-    uow().commit()  # the attributed use is kept even if the request later fails
+    if uow().audit_pending:  # the hourly "used" row: kept even if the request later fails
+        uow().commit()  # (otherwise nothing was written: no extra COMMIT round trip)
     g.principal = principal
     return principal
 

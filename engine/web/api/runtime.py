@@ -9,7 +9,7 @@ from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
-from apiflask.validators import Length
+from apiflask.validators import Length, Range
 from flask import request
 
 from engine.runtime import service as runtime
@@ -141,12 +141,19 @@ def change_instance(instance_id: int, action: str) -> dict[str, Any]:
     return summary
 
 
+class TaskPageIn(Schema):
+    after = Integer(load_default=None, allow_none=True, validate=Range(0, 2**53))
+    limit = Integer(load_default=200, validate=Range(1, 200))
+
+
 @bp.get("/tasks")
 @bp.auth_required(auth)
+@bp.input(TaskPageIn, location="query", arg_name="query")
 @bp.output(TaskOut(many=True))
-@bp.doc(summary="Mes tâches prêtes")
-def tasks() -> list[dict[str, Any]]:
-    return runtime.worklist(uow(), current())
+@bp.doc(summary="Mes tâches prêtes", description="Par identifiant croissant, 200 au plus par "
+        "page ; la page suivante : `after` = identifiant de la dernière tâche reçue.")
+def tasks(query: dict[str, Any]) -> list[dict[str, Any]]:
+    return runtime.worklist(uow(), current(), after=query["after"], limit=query["limit"])
 
 
 @bp.get("/tasks/<int:task_id>")
