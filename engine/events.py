@@ -96,6 +96,8 @@ class PersonReceived(Event):
     known: str
     minors_involved: bool
     age_band: str | None
+    sex: str = "non_renseigne"
+    commune: str | None = None  # a code of the territory's list (INSEE), never typed text
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class DeliveryAcknowledged(Event):
     delivery_id: int
     sender_organisation_id: int
     recipient_organisation_id: int
+    hours_to_acknowledge: int | None = None  # whole hours from sending to the receipt
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,15 @@ class TaskCreated(Event):
     instance_id: int
     organisation_id: int | None
     role: str | None
+    process_id: str
+
+
+@dataclass(frozen=True)
+class InstanceStarted(Event):
+    """A protocol instance was started for a situation."""
+
+    instance_id: int
+    organisation_id: int | None
     process_id: str
 
 

@@ -27,7 +27,7 @@ from engine.consent.catalogue import PURPOSES
 from engine.db import UnitOfWork
 from engine.errors import ConfigurationError
 from engine.figures import catalogue
-from engine.figures.catalogue import EVENTS, INDICATORS, MULTIPLE, PARTITION
+from engine.figures.catalogue import DURATION, EVENTS, INDICATORS, MULTIPLE, PARTITION
 from engine.figures.errors import PeriodInvalid, ScopeNotFound
 from engine.figures.models import Fact, FigureKey, FigureScope
 from engine.figures.suppression import DEFAULT_THRESHOLD, Table, check_threshold, suppress
@@ -145,7 +145,7 @@ def organisations_by_slug(uow: UnitOfWork, slugs: list[str]) -> list[Organisatio
 def protocol_labels(uow: UnitOfWork) -> dict[str, dict[str, str]]:
     """Words for the codes of events: protocol names (newest version's), purposes."""
     from_runtime = runtime_queries.protocol_names(uow)
-    return {"protocoles_termines": from_runtime,
+    return {"protocoles_demarres": from_runtime, "protocoles_termines": from_runtime,
             "documents_finalite": {code: p.label for code, p in PURPOSES.items()}}
 
 
@@ -232,6 +232,7 @@ class Figure:
     definition: str
     rows: tuple[Row, ...]
     total: Row | None
+    summary: Row | None = None  # a `duration` indicator's median (hours), not a count
 
 
 @dataclass(frozen=True)
@@ -262,9 +263,13 @@ def report(uow: UnitOfWork, organisations: list[Organisation], period: Period, *
 def _figure(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int], period: Period,
             threshold: int, labels: dict[str, str]) -> Figure:
     counts = _counts(uow, indicator, ids, period)
+    summary = None
+    if indicator.kind == DURATION:
+        counts, summary = _delays(counts, threshold)
     ordered = {code: counts.get(code, 0) for code in indicator.values} | \
         {code: n for code, n in sorted(counts.items()) if code not in indicator.values}
-    table: Table = suppress(ordered, threshold, additive=indicator.kind == PARTITION)
+    table: Table = suppress(ordered, threshold,
+                            additive=indicator.kind in (PARTITION, DURATION))
     rows = tuple(Row(c.code, labels.get(c.code) or indicator.label_of(c.code), c.count,
                      c.suppressed, c.small) for c in table.cells)
     total = None if table.total is None else Row("total", "Total", table.total.count,
@@ -272,7 +277,35 @@ def _figure(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int], per
                                                  table.total.suppressed and all(
                                                      c.small for c in table.cells
                                                      if c.suppressed))
-    return Figure(indicator.id, indicator.label, indicator.definition, rows, total)
+    return Figure(indicator.id, indicator.label, indicator.definition, rows, total, summary)
+
+
+def _delays(hours: dict[str, int], threshold: int) -> tuple[dict[str, int], Row | None]:
+    """Delays (hours → how many) as bands, and their median, shown only when at least
+    `threshold` delays are counted (a median of few would tell one document's delay)."""
+    bands: dict[str, int] = {}
+    values = sorted((int(h), n) for h, n in hours.items() if h.isdigit())
+    for h, n in values:
+        band = catalogue.delay_band(h)
+        bands[band] = bands.get(band, 0) + n
+    total = sum(n for _, n in values)
+    if not total:
+        return bands, None
+    median = _median(values, total) if total >= threshold else None
+    return bands, Row("mediane", "Délai médian (en heures)", median, median is None,
+                      small=total < threshold)
+
+
+def _median(values: list[tuple[int, int]], total: int) -> int:
+    """The median of a sorted (value, how many) list, rounded down to the hour."""
+    def nth(k: int) -> int:  # the k-th value (0-based)
+        for h, n in values:
+            if k < n:
+                return h
+            k -= n
+        raise IndexError(k)
+
+    return (nth((total - 1) // 2) + nth(total // 2)) // 2
 
 
 def _counts(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int],

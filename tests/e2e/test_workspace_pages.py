@@ -16,7 +16,7 @@ from engine.runtime import service as runtime
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 PERSON = {"nom": "Lefèvre", "prenoms": "Élodie", "naissance": "1985-03-02",
-          "commune": "Villeneuve", "qualite": "victime", "arrivee": "police",
+          "commune": "Guyancourt", "qualite": "victime", "arrivee": "police",
           "problematiques": ["violences_conjugales"], "orientations": ["association_victimes"],
           "connu_service_social": "non"}
 
@@ -65,7 +65,7 @@ def test_the_is_receives_a_person_finds_her_and_opens_her_situation(client):
     assert re.fullmatch(r"/situations/\d+", situation_url)
     page = client.get(situation_url).get_data(as_text=True)
     text = visible_text(page)
-    assert "Élodie LEFÈVRE" in text and "2 mars 1985" in text and "Villeneuve" in text
+    assert "Élodie LEFÈVRE" in text and "2 mars 1985" in text and "Guyancourt" in text
     assert "Orientée par la police" in text and "Violences conjugales" in text
     assert "Personne reçue" in text and "Situation ouverte" in text  # the timeline, in words
     assert not ISO_DATE.search(text)
