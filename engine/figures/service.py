@@ -21,13 +21,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from engine.consent.catalogue import PURPOSES
 from engine.db import UnitOfWork
 from engine.errors import ConfigurationError
 from engine.figures import catalogue
-from engine.figures.catalogue import DURATION, EVENTS, INDICATORS, MULTIPLE, PARTITION
+from engine.figures.catalogue import DURATION, INDICATORS, MULTIPLE, PARTITION
 from engine.figures.errors import PeriodInvalid, ScopeNotFound
 from engine.figures.models import Fact, FigureKey, FigureScope
 from engine.figures.suppression import DEFAULT_THRESHOLD, Table, check_threshold, suppress
@@ -73,9 +73,19 @@ def record_facts(uow: UnitOfWork, *, organisation_id: int, situation: str, subje
     for indicator, code in facts:
         if indicator not in catalogue.BY_ID or not _is_code(code):
             continue
+        value = catalogue.canonical(indicator, code)
+        kind = catalogue.BY_ID[indicator].kind
+        previous = None
+        if kind == PARTITION:  # the subject's latest fact of this indicator is one no longer
+            uow.session.execute(update(Fact).where(
+                Fact.indicator == indicator, Fact.subject == subject,
+                Fact.next_month.is_(None)).values(next_month=month))
+        elif kind == MULTIPLE:
+            previous = uow.session.scalar(select(func.max(Fact.month)).where(
+                Fact.indicator == indicator, Fact.subject == subject, Fact.value == value))
         uow.session.add(Fact(organisation_id=organisation_id, situation_key=situation,
-                             subject=subject, month=month, indicator=indicator,
-                             value=catalogue.canonical(indicator, code), source=source[:80]))
+                             subject=subject, month=month, indicator=indicator, value=value,
+                             source=source[:80], previous_month=previous))
         written += 1
     return written
 
@@ -310,19 +320,16 @@ def _median(values: list[tuple[int, int]], total: int) -> int:
 
 def _counts(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int],
             period: Period) -> dict[str, int]:
-    where = (Fact.indicator == indicator.id, Fact.organisation_id.in_(ids),
-             Fact.month >= period.first, Fact.month <= period.last)
-    if indicator.kind == EVENTS:
-        stmt = select(Fact.value, func.count()).where(*where).group_by(Fact.value)
+    """Counts by value, read from the covering index: a `partition` subject counts under its
+    latest value in the period (its fact whose next one is after the period), a `multiple`
+    subject once under each value (its first fact of that value in the period)."""
+    where = [Fact.indicator == indicator.id, Fact.organisation_id.in_(ids),
+             Fact.month >= period.first, Fact.month <= period.last]
+    if indicator.kind == PARTITION:
+        where.append(or_(Fact.next_month.is_(None), Fact.next_month > period.last))
     elif indicator.kind == MULTIPLE:
-        stmt = (select(Fact.value, func.count(func.distinct(Fact.subject))).where(*where)
-                .group_by(Fact.value))
-    else:  # each subject counts once, under its latest value in the period
-        ranked = (select(Fact.subject, Fact.value, func.row_number().over(
-            partition_by=Fact.subject, order_by=Fact.id.desc()).label("rank"))
-            .where(*where).subquery())
-        stmt = (select(ranked.c.value, func.count()).where(ranked.c.rank == 1)
-                .group_by(ranked.c.value))
+        where.append(or_(Fact.previous_month.is_(None), Fact.previous_month < period.first))
+    stmt = select(Fact.value, func.count()).where(*where).group_by(Fact.value)
     return {value: int(n) for value, n in uow.session.execute(stmt)}
 
 

@@ -138,3 +138,47 @@ def test_the_delay_to_acknowledge_is_counted_in_whole_hours_and_its_median_hidde
     assert shown == {"moins_24h": "0", "1_3j": "< 10", "3_7j": "0", "plus_7j": "0"}
     assert figure.summary is not None and figure.summary.count is None  # one delay: hidden
     assert figure.summary.shown(report.threshold) == "< 10"
+
+
+WRITES = st.lists(st.tuples(st.integers(0, 5), st.integers(1, 12),
+                            st.sampled_from(["victime", "auteur", "temoin"]),
+                            st.sampled_from(["logement", "violences"])),
+                  min_size=1, max_size=30)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=WRITES, first=st.integers(1, 12), length=st.integers(0, 11))
+def test_counting_from_the_index_equals_ranking_every_subjects_facts(db, writes, first,
+                                                                     length):
+    """The filters on next/previous month give what ranking all facts gave: a subject under
+    its latest value of the period (partition), once under each value (multiple)."""
+    with transaction(db) as uow:
+        org = identity.get_organisation(uow, "asso-iscg-demo")
+        uow.session.execute(Fact.__table__.delete())
+        months: dict[int, int] = {}
+        for subject, step, kind, problem in writes:  # each subject's facts in month order
+            months[subject] = max(months.get(subject, 1), step)
+            figures.record_facts(uow, organisation_id=org.id, situation=f"s{subject}",
+                                 subject=f"s{subject}", source="test",
+                                 month=f"2026-{months[subject]:02d}",
+                                 facts=[("personne_type", kind), ("problematiques", problem)])
+    last = min(12, first + length)
+    period = figures.parse_period(f"2026-{first:02d}..2026-{last:02d}")
+    latest: dict[int, str] = {}
+    seen: set[tuple[int, str]] = set()
+    months = {}
+    for subject, step, kind, problem in writes:
+        months[subject] = max(months.get(subject, 1), step)
+        if first <= months[subject] <= last:
+            latest[subject] = kind
+            seen.add((subject, problem))
+    expected_kinds: dict[str, int] = {}
+    for kind in latest.values():
+        expected_kinds[kind] = expected_kinds.get(kind, 0) + 1
+    expected_problems: dict[str, int] = {}
+    for _subject, problem in seen:
+        expected_problems[problem] = expected_problems.get(problem, 0) + 1
+    with db.unit_of_work() as uow:
+        assert figures.recount(uow, "personne_type", [org.id], period) == expected_kinds
+        assert figures.recount(uow, "problematiques", [org.id], period) == expected_problems
