@@ -98,6 +98,22 @@ def test_a_wrong_register_form_answers_422_on_each_field_with_one_summary(client
     assert "Mes situations" in html  # the menu is on every page
 
 
+def test_the_commune_is_chosen_from_the_territory_and_other_text_refused_on_its_field(client):
+    login(client, "demo-is")
+    page = client.get("/situations/recevoir").get_data(as_text=True)
+    assert '<datalist id="commune-liste">' in page and '<option value="Trappes">' in page
+    assert 'name="sexe" value="non_renseigne"' in page
+    refused = client.post("/situations/recevoir", data={
+        **PERSON, "commune": "Villeneuve", "sexe": "femme", "recu_le": "2026-11-02",
+        "csrf_token": csrf_from(page)})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="commune-err"' in html and "Commune inconnue du territoire" in html
+    assert 'aria-describedby="commune-aide commune-err"' in html
+    situation = receive(client, commune="voisins le bretonneux", sexe="femme")
+    assert "Voisins-le-Bretonneux" in visible_text(client.get(situation).get_data(as_text=True))
+
+
 def test_a_note_is_added_and_an_empty_one_is_refused(client):
     login(client, "demo-is")
     situation_url = receive(client)
