@@ -82,8 +82,9 @@ class RecordStored(Event):
 
 @dataclass(frozen=True)
 class PersonReceived(Event):
-    """The IS recorded a person received in the register: codes, the month and an age band
-    only (never a name, a birth date or a typed text) — what the activity figures count."""
+    """The IS recorded a person received in the register: codes, the month, an age band, the
+    sex's code and the commune's INSEE code only (never a name, a birth date or a typed text)
+    — what the activity figures count."""
 
     case_id: int
     organisation_id: int
