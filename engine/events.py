@@ -82,8 +82,9 @@ class RecordStored(Event):
 
 @dataclass(frozen=True)
 class PersonReceived(Event):
-    """The IS recorded a person received in the register: codes, the month and an age band
-    only (never a name, a birth date or a typed text) — what the activity figures count."""
+    """The IS recorded a person received in the register: codes, the month, an age band, the
+    sex's code and the commune's INSEE code only (never a name, a birth date or a typed text)
+    — what the activity figures count."""
 
     case_id: int
     organisation_id: int
@@ -96,6 +97,8 @@ class PersonReceived(Event):
     known: str
     minors_involved: bool
     age_band: str | None
+    sex: str = "non_renseigne"
+    commune: str | None = None  # a code of the territory's list (INSEE), never typed text
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class DeliveryAcknowledged(Event):
     delivery_id: int
     sender_organisation_id: int
     recipient_organisation_id: int
+    hours_to_acknowledge: int | None = None  # whole hours from sending to the receipt
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,15 @@ class TaskCreated(Event):
     instance_id: int
     organisation_id: int | None
     role: str | None
+    process_id: str
+
+
+@dataclass(frozen=True)
+class InstanceStarted(Event):
+    """A protocol instance was started for a situation."""
+
+    instance_id: int
+    organisation_id: int | None
     process_id: str
 
 

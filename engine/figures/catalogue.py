@@ -4,7 +4,9 @@
 - `partition`: each counted subject has one value (its latest in the period); rows add up to
   the total, so suppressed rows need secondary suppression;
 - `multiple`: a subject may count under several values (problems raised): no total row;
-- `events`: each fact is one event (a document sent, a protocol completed).
+- `events`: each fact is one event (a document sent, a protocol completed);
+- `duration`: each fact is one delay, its value the number of whole hours; shown as bands
+  that add up to the total, and the median (shown only when the total reaches the threshold).
 
 Forms mark counted fields with `x-relais-stat: "<indicator>"`; `ALIASES` maps the codes the
 forms use to the indicator's values, so that every protocol counts in the same rows.
@@ -14,7 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.situations.communes import CHOICES as COMMUNES
+from engine.situations.vocabulary import SEXES
+
 PARTITION, MULTIPLE, EVENTS = "partition", "multiple", "events"
+DURATION = "duration"  # each fact is one delay in whole hours: bands, plus the median
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,13 @@ INDICATORS: tuple[Indicator, ...] = (
               "Personnes inscrites au registre des personnes reçues, selon qu'elles sont "
               "victimes, auteurs, témoins ou autres.", PARTITION,
               {"victime": "Victime", "auteur": "Auteur", "temoin": "Témoin", "autre": "Autre"}),
+    Indicator("sexe", "Personnes reçues, selon le sexe",
+              "Sexe indiqué au registre des personnes reçues (facultatif : « non renseigné » "
+              "sinon).", PARTITION, dict(SEXES)),
+    Indicator("commune", "Personnes reçues, selon la commune de résidence",
+              "Commune de résidence choisie dans la liste des communes du territoire, « hors du "
+              "territoire », ou non renseignée.", PARTITION,
+              {**COMMUNES, "non_renseignee": "Non renseignée"}),
     Indicator("tranche_age", "Personnes reçues, selon l'âge",
               "Tranche d'âge à la date de l'accueil.", PARTITION,
               {"moins_18": "Moins de 18 ans", "18_25": "18 à 25 ans", "26_40": "26 à 40 ans",
@@ -69,6 +82,9 @@ INDICATORS: tuple[Indicator, ...] = (
                "services_sociaux": "Services sociaux", "association": "Association",
                "police_justice": "Police ou justice", "hebergement": "Hébergement",
                "commune": "Commune ou CCAS", "aucune": "Aucune"}),
+    Indicator("protocoles_demarres", "Protocoles engagés",
+              "Instances de protocole démarrées dans la période, par protocole (qu'elles soient "
+              "terminées ou non).", EVENTS),
     Indicator("protocoles_termines", "Protocoles menés à leur terme",
               "Instances de protocole terminées dans la période, par protocole.", EVENTS),
     Indicator("documents_finalite", "Documents transmis, selon la finalité",
@@ -78,7 +94,51 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("consentements", "Décisions de consentement recueillies",
               "Décisions enregistrées sur les formulaires de consentement.", EVENTS,
               {"granted": "Accordé", "refused": "Refusé"}),
+    Indicator("delai_accuse", "Délai d'accusé de réception des documents transmis",
+              "Temps écoulé entre l'envoi d'un document et l'accusé de réception signé par son "
+              "destinataire, compté au mois de l'accusé ; le délai médian n'est donné que si "
+              "assez de documents sont comptés.", DURATION,
+              {"moins_24h": "Moins de 24 heures", "1_3j": "De 1 à 3 jours",
+               "3_7j": "De 3 à 7 jours", "plus_7j": "Plus de 7 jours"}),
+    Indicator("binome_cmp", "Activité du binôme intervenant social / infirmier de CMP",
+              "Situations, par étape du protocole du binôme : orientées vers le binôme, "
+              "orientées d'emblée vers les urgences psychiatriques, reçues en entretien commun, "
+              "orientées vers un suivi au CMP ou vers un autre partenaire.", MULTIPLE,
+              {"orientation_recue": "Situations orientées vers le binôme",
+               "urgence_psychiatrique": "Orientées vers les urgences psychiatriques",
+               "entretien_commun": "Reçues en entretien commun",
+               "orientation_cmp": "Orientées vers un suivi au CMP",
+               "orientation_autre": "Orientées vers un autre partenaire",
+               "sans_orientation": "Sans orientation"}),
 )
+
+# Delay bands of a `duration` indicator: (code, first hour after the band).
+DELAY_BANDS = (("moins_24h", 24), ("1_3j", 72), ("3_7j", 168), ("plus_7j", None))
+
+
+def delay_band(hours: int) -> str:
+    return next(code for code, below in DELAY_BANDS if below is None or hours < below)
+
+
+# The CMP binôme's forms (workflows/cmp_binome): the activity each one stored shows. Their
+# answers counted for the binôme are marked `x-relais-stat: "binome_cmp"`.
+BINOME_FORMS = {"cmp_orientation": "orientation_recue", "cmp_volet_social": "entretien_commun"}
+
+
+def binome_activity(form: str | None, stats: list[tuple[str, str]]) -> list[str]:
+    """The binôme's activity codes a stored form shows (the convention's shared report):
+    an orientation received (urgent or not), a joint interview held, and the orientation
+    once the IS signs it — the last signature, so a proposal taken up again counts once."""
+    form = (form or "").removesuffix(".json")  # tasks name their form's file
+    answers = {code for indicator, code in stats if indicator == "binome_cmp"}
+    codes = [BINOME_FORMS[form]] if form in BINOME_FORMS else []
+    if form == "cmp_orientation" and "oui" in answers:
+        codes.append("urgence_psychiatrique")
+    if form == "cmp_signature_is" and "accord" in answers:
+        chosen = {canonical("orientations", code) for code in answers - {"accord"}}
+        codes.append("orientation_cmp" if "cmp" in chosen else
+                     "sans_orientation" if chosen <= {"aucune"} else "orientation_autre")
+    return codes
 
 BY_ID = {i.id: i for i in INDICATORS}
 

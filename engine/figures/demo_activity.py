@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from engine.db import Database, transaction
 from engine.figures.models import Fact
 from engine.identity import service as identity
+from engine.situations import communes
 from engine.situations import service as situations
 from engine.situations.service import Identity, ReceptionInput
 
@@ -31,9 +32,12 @@ def _weighted(rng: random.Random, options: dict[str, int]) -> str:
 def _reception(rng: random.Random, on: date) -> ReceptionInput:
     born = date(on.year - rng.choices([15, 22, 33, 50, 68], [6, 18, 40, 28, 8])[0]
                 - rng.randint(0, 5), rng.randint(1, 12), rng.randint(1, 28))
+    commune = rng.choice(COMMUNES)
     return ReceptionInput(
         identity=Identity(family_name=rng.choice(FAMILY), first_names=rng.choice(FIRST),
-                          birth_date=born, commune=rng.choice(COMMUNES)),
+                          birth_date=born, commune=commune,
+                          commune_code=communes.code_of(commune) or "",
+                          sex=_weighted(rng, {"femme": 70, "homme": 25, "non_renseigne": 5})),
         person_kind=_weighted(rng, {"victime": 70, "auteur": 15, "temoin": 5, "autre": 10}),
         arrival=_weighted(rng, {"police": 35, "gendarmerie": 20, "main_courante": 20,
                                 "partenaire": 15, "spontanee": 10}),

@@ -28,7 +28,8 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
 
 
 def _rows(figure: Figure) -> list[Row]:
-    return [*figure.rows, *([figure.total] if figure.total else [])]
+    return [*figure.rows, *([figure.total] if figure.total else []),
+            *([figure.summary] if figure.summary else [])]
 
 
 def as_json(report: Report) -> dict[str, Any]:

@@ -26,9 +26,23 @@ class FigureKey(Base):
 
 
 class Fact(Base):
+    """One counted code. `next_month` and `previous_month` are written with the facts that
+    follow (same transaction) so that counting needs no ranking of 100,000 rows:
+    - `next_month`: for a `partition` indicator, the month of the subject's next fact of the
+      indicator (NULL while it is the latest) — a fact counts in a period if its month is in
+      it and its next one is not;
+    - `previous_month`: for a `multiple` indicator, the month of the subject's previous fact
+      with the same value — a fact counts once in a period if that month is before it.
+    A subject's facts are written in month order (a person's register facts at once, a
+    situation's records as they come), which is what makes both exact."""
+
     __tablename__ = "figure_fact"
-    __table_args__ = (Index("ix_figure_fact_indicator_month", "indicator", "month",
-                            "organisation_id"),)
+    __table_args__ = (
+        # Covering the counts: an index-only scan, no sort (docs/benchmarks.md).
+        Index("ix_figure_fact_counting", "indicator", "month", "organisation_id", "value",
+              "next_month", "previous_month"),
+        Index("ix_figure_fact_subject", "indicator", "subject"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -38,6 +52,8 @@ class Fact(Base):
     indicator: Mapped[str] = mapped_column(String(48))
     value: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(80))
+    next_month: Mapped[str | None] = mapped_column(String(7))
+    previous_month: Mapped[str | None] = mapped_column(String(7))
 
 
 class FigureScope(Base):

@@ -21,13 +21,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from engine.consent.catalogue import PURPOSES
 from engine.db import UnitOfWork
 from engine.errors import ConfigurationError
 from engine.figures import catalogue
-from engine.figures.catalogue import EVENTS, INDICATORS, MULTIPLE, PARTITION
+from engine.figures.catalogue import DURATION, INDICATORS, MULTIPLE, PARTITION
 from engine.figures.errors import PeriodInvalid, ScopeNotFound
 from engine.figures.models import Fact, FigureKey, FigureScope
 from engine.figures.suppression import DEFAULT_THRESHOLD, Table, check_threshold, suppress
@@ -73,9 +73,19 @@ def record_facts(uow: UnitOfWork, *, organisation_id: int, situation: str, subje
     for indicator, code in facts:
         if indicator not in catalogue.BY_ID or not _is_code(code):
             continue
+        value = catalogue.canonical(indicator, code)
+        kind = catalogue.BY_ID[indicator].kind
+        previous = None
+        if kind == PARTITION:  # the subject's latest fact of this indicator is one no longer
+            uow.session.execute(update(Fact).where(
+                Fact.indicator == indicator, Fact.subject == subject,
+                Fact.next_month.is_(None)).values(next_month=month))
+        elif kind == MULTIPLE:
+            previous = uow.session.scalar(select(func.max(Fact.month)).where(
+                Fact.indicator == indicator, Fact.subject == subject, Fact.value == value))
         uow.session.add(Fact(organisation_id=organisation_id, situation_key=situation,
-                             subject=subject, month=month, indicator=indicator,
-                             value=catalogue.canonical(indicator, code), source=source[:80]))
+                             subject=subject, month=month, indicator=indicator, value=value,
+                             source=source[:80], previous_month=previous))
         written += 1
     return written
 
@@ -145,7 +155,7 @@ def organisations_by_slug(uow: UnitOfWork, slugs: list[str]) -> list[Organisatio
 def protocol_labels(uow: UnitOfWork) -> dict[str, dict[str, str]]:
     """Words for the codes of events: protocol names (newest version's), purposes."""
     from_runtime = runtime_queries.protocol_names(uow)
-    return {"protocoles_termines": from_runtime,
+    return {"protocoles_demarres": from_runtime, "protocoles_termines": from_runtime,
             "documents_finalite": {code: p.label for code, p in PURPOSES.items()}}
 
 
@@ -232,6 +242,7 @@ class Figure:
     definition: str
     rows: tuple[Row, ...]
     total: Row | None
+    summary: Row | None = None  # a `duration` indicator's median (hours), not a count
 
 
 @dataclass(frozen=True)
@@ -262,9 +273,13 @@ def report(uow: UnitOfWork, organisations: list[Organisation], period: Period, *
 def _figure(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int], period: Period,
             threshold: int, labels: dict[str, str]) -> Figure:
     counts = _counts(uow, indicator, ids, period)
+    summary = None
+    if indicator.kind == DURATION:
+        counts, summary = _delays(counts, threshold)
     ordered = {code: counts.get(code, 0) for code in indicator.values} | \
         {code: n for code, n in sorted(counts.items()) if code not in indicator.values}
-    table: Table = suppress(ordered, threshold, additive=indicator.kind == PARTITION)
+    table: Table = suppress(ordered, threshold,
+                            additive=indicator.kind in (PARTITION, DURATION))
     rows = tuple(Row(c.code, labels.get(c.code) or indicator.label_of(c.code), c.count,
                      c.suppressed, c.small) for c in table.cells)
     total = None if table.total is None else Row("total", "Total", table.total.count,
@@ -272,24 +287,49 @@ def _figure(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int], per
                                                  table.total.suppressed and all(
                                                      c.small for c in table.cells
                                                      if c.suppressed))
-    return Figure(indicator.id, indicator.label, indicator.definition, rows, total)
+    return Figure(indicator.id, indicator.label, indicator.definition, rows, total, summary)
+
+
+def _delays(hours: dict[str, int], threshold: int) -> tuple[dict[str, int], Row | None]:
+    """Delays (hours → how many) as bands, and their median, shown only when at least
+    `threshold` delays are counted (a median of few would tell one document's delay)."""
+    bands: dict[str, int] = {}
+    values = sorted((int(h), n) for h, n in hours.items() if h.isdigit())
+    for h, n in values:
+        band = catalogue.delay_band(h)
+        bands[band] = bands.get(band, 0) + n
+    total = sum(n for _, n in values)
+    if not total:
+        return bands, None
+    median = _median(values, total) if total >= threshold else None
+    return bands, Row("mediane", "Délai médian (en heures)", median, median is None,
+                      small=total < threshold)
+
+
+def _median(values: list[tuple[int, int]], total: int) -> int:
+    """The median of a sorted (value, how many) list, rounded down to the hour."""
+    def nth(k: int) -> int:  # the k-th value (0-based)
+        for h, n in values:
+            if k < n:
+                return h
+            k -= n
+        raise IndexError(k)
+
+    return (nth((total - 1) // 2) + nth(total // 2)) // 2
 
 
 def _counts(uow: UnitOfWork, indicator: catalogue.Indicator, ids: list[int],
             period: Period) -> dict[str, int]:
-    where = (Fact.indicator == indicator.id, Fact.organisation_id.in_(ids),
-             Fact.month >= period.first, Fact.month <= period.last)
-    if indicator.kind == EVENTS:
-        stmt = select(Fact.value, func.count()).where(*where).group_by(Fact.value)
+    """Counts by value, read from the covering index: a `partition` subject counts under its
+    latest value in the period (its fact whose next one is after the period), a `multiple`
+    subject once under each value (its first fact of that value in the period)."""
+    where = [Fact.indicator == indicator.id, Fact.organisation_id.in_(ids),
+             Fact.month >= period.first, Fact.month <= period.last]
+    if indicator.kind == PARTITION:
+        where.append(or_(Fact.next_month.is_(None), Fact.next_month > period.last))
     elif indicator.kind == MULTIPLE:
-        stmt = (select(Fact.value, func.count(func.distinct(Fact.subject))).where(*where)
-                .group_by(Fact.value))
-    else:  # each subject counts once, under its latest value in the period
-        ranked = (select(Fact.subject, Fact.value, func.row_number().over(
-            partition_by=Fact.subject, order_by=Fact.id.desc()).label("rank"))
-            .where(*where).subquery())
-        stmt = (select(ranked.c.value, func.count()).where(ranked.c.rank == 1)
-                .group_by(ranked.c.value))
+        where.append(or_(Fact.previous_month.is_(None), Fact.previous_month < period.first))
+    stmt = select(Fact.value, func.count()).where(*where).group_by(Fact.value)
     return {value: int(n) for value, n in uow.session.execute(stmt)}
 
 

@@ -496,10 +496,18 @@ def acknowledge(uow: UnitOfWork, principal: Principal, delivery_id: int) -> Rece
     events.record(uow, events.DeliveryAcknowledged(
         principal.actor, delivery_id=delivery.id,
         sender_organisation_id=delivery.sender_organisation_id,
-        recipient_organisation_id=delivery.recipient_organisation_id))
+        recipient_organisation_id=delivery.recipient_organisation_id,
+        hours_to_acknowledge=_whole_hours(delivery.created_at, received_at)))
     if delivery.instance_id is not None:
         _notify_sender(uow, principal, delivery, receipt)
     return receipt
+
+
+def _whole_hours(sent: datetime | None, received: datetime) -> int | None:
+    """Whole hours from sending to the receipt (for the figures' median delay)."""
+    if sent is None:
+        return None
+    return max(0, int((received - sent).total_seconds() // 3600))
 
 
 def _mark_acknowledged(uow: UnitOfWork, delivery: Delivery, at: datetime) -> None:

@@ -34,7 +34,7 @@ from engine.audit.service import SYSTEM, Actor
 from engine.cases import service as cases
 from engine.db import UnitOfWork
 from engine.errors import Conflict
-from engine.events import IncidentOpened, InstanceCompleted, TaskCreated
+from engine.events import IncidentOpened, InstanceCompleted, InstanceStarted, TaskCreated
 from engine.identity.errors import PermissionDenied
 from engine.identity.models import Membership
 from engine.identity.service import Principal, find_organisation
@@ -123,6 +123,9 @@ def create_instance(uow: UnitOfWork, principal: Principal, version: ProcessVersi
                  subject_id=instance.id, organisation_id=starter_org, case=case.id,
                  process=version.process_id, version=version.version,
                  message=message.id if message else None)
+    events.record(uow, InstanceStarted(principal.actor, instance_id=instance.id,
+                                       organisation_id=case.organisation_id,
+                                       process_id=version.process_id))
     if message is not None:
         with spiff.clock_context(uow.db.clock):
             workflow.do_engine_steps()  # the start event now waits for its message

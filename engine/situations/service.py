@@ -34,6 +34,7 @@ from engine.identity.roles import Role
 from engine.identity.service import Principal
 from engine.runtime import service as runtime
 from engine.runtime.models import HumanTask, Instance, ProcessVersion
+from engine.situations import communes
 from engine.situations import search as blind
 from engine.situations.errors import NotAHolder, NoteInvalid, ReceptionInvalid
 from engine.situations.models import Reception, SearchToken, SituationPerson
@@ -43,6 +44,8 @@ from engine.situations.vocabulary import (
     ORIENTATIONS,
     PERSON_KINDS,
     PROBLEMS,
+    SEXES,
+    UNKNOWN_SEX,
     age_band,
 )
 
@@ -91,22 +94,30 @@ def _holding(principal: Principal) -> list[int]:
 
 @dataclass(frozen=True)
 class Identity:
+    """Who a person is — encrypted in the situation. `commune_code` is a code of the
+    territory's list (`engine.situations.communes`), `commune` its name as shown; `sex` is a
+    code of `SEXES` (« non renseigné » when not given)."""
+
     family_name: str
     first_names: str = ""
     birth_date: date | None = None
     commune: str = ""
+    sex: str = UNKNOWN_SEX
+    commune_code: str = ""
 
     def payload(self) -> dict[str, Any]:
         return {"nom": self.family_name, "prenoms": self.first_names,
                 "naissance": self.birth_date.isoformat() if self.birth_date else None,
-                "commune": self.commune}
+                "commune": self.commune, "commune_code": self.commune_code, "sexe": self.sex}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> Identity:
         born = data.get("naissance")
+        commune = data.get("commune", "")
         return cls(family_name=data.get("nom", ""), first_names=data.get("prenoms", ""),
-                   birth_date=date.fromisoformat(born) if born else None,
-                   commune=data.get("commune", ""))
+                   birth_date=date.fromisoformat(born) if born else None, commune=commune,
+                   sex=data.get("sexe") or UNKNOWN_SEX,
+                   commune_code=data.get("commune_code") or communes.code_of(commune) or "")
 
     @property
     def display(self) -> str:
@@ -174,10 +185,25 @@ def _codes(raw: dict[str, Any], name: str, allowed: dict[str, str],
 
 def parse_identity(raw: dict[str, Any], today: date,
                    errors: list[dict[str, str]]) -> Identity:
+    commune = _commune(raw, errors)
+    sex = str(raw.get("sexe") or UNKNOWN_SEX)
+    if sex not in SEXES:
+        errors.append({"field": "sexe", "message": "Choisissez une des réponses proposées."})
     return Identity(family_name=_text(raw, "nom", errors, required=True),
                     first_names=_text(raw, "prenoms", errors),
                     birth_date=_date(raw, "naissance", errors, today, required=False),
-                    commune=_text(raw, "commune", errors))
+                    commune=communes.name_of(commune) if commune else "", sex=sex,
+                    commune_code=commune)
+
+
+def _commune(raw: dict[str, Any], errors: list[dict[str, str]]) -> str:
+    """The commune's code: from the list, or a typed name mapped to it; other text refused."""
+    typed = str(raw.get("commune") or "").strip()
+    code = communes.code_of(typed[:NAME_MAX])
+    if typed and code is None:
+        errors.append({"field": "commune", "message": "Commune inconnue du territoire : "
+                       "choisissez-la dans la liste, ou « Hors du territoire »."})
+    return code or ""
 
 
 def parse_reception(raw: dict[str, Any], today: date) -> ReceptionInput:
@@ -252,7 +278,8 @@ def receive(uow: UnitOfWork, principal: Principal, data: ReceptionInput,
         principal.actor, case.id, case.organisation_id, person.id,
         data.received_on.strftime("%Y-%m"), data.person_kind, data.arrival, data.problems,
         data.orientations, data.known, data.minors_involved,
-        age_band(data.identity.birth_date, data.received_on)))
+        age_band(data.identity.birth_date, data.received_on), data.identity.sex,
+        data.identity.commune_code or None))
     return reception
 
 

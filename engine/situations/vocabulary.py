@@ -47,6 +47,13 @@ ORIENTATIONS: dict[str, str] = {
     "aucune": "Aucune orientation",
 }
 
+SEXES: dict[str, str] = {
+    "femme": "Femme",
+    "homme": "Homme",
+    "non_renseigne": "Non renseigné",
+}
+UNKNOWN_SEX = "non_renseigne"
+
 KNOWN: dict[str, bool | None] = {"oui": True, "non": False, "inconnu": None}
 KNOWN_LABELS: dict[str, str] = {"oui": "Oui", "non": "Non", "inconnu": "Ne sait pas"}
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import pytest
 from protocol_support import GRANTED, REFUSED, Territory
+from sqlalchemy import select
+
+from engine.figures.models import Fact
 
 HEALTH_TEXT = "Discours désorganisé, idées de persécution."
 PSY = "Volet psychiatrique (binôme IS / CMP)"
@@ -101,6 +104,15 @@ def test_health_part_is_sealed_to_the_cmp_and_the_orientation_signed_by_both(t):
         ("cmp_sharing", ["HEALTH", "ID", "SOC"]), ("fiche_liaison", ["ID", "SOC"])]
     assert len(t.audit("consent.recorded")) == 2
     assert t.incidents() == []
+    # The convention's shared report: counted once, from the forms, without any typed text.
+    assert binome_activity(t) == ["entretien_commun", "orientation_autre", "orientation_autre",
+                                  "orientation_recue"]  # the IS signed twice (taken up again)
+
+
+def binome_activity(t: Territory) -> list[str]:
+    with t.db.unit_of_work() as uow:
+        return sorted(uow.session.scalars(select(Fact.value)
+                                          .where(Fact.indicator == "binome_cmp")))
 
 
 def test_without_the_persons_agreement_there_is_no_pair_and_an_emergency_goes_to_hospital(t):
@@ -116,6 +128,8 @@ def test_without_the_persons_agreement_there_is_no_pair_and_an_emergency_goes_to
     t.complete("demo-is", urgent["id"])
     assert t.status(urgent["id"]) == "completed"
     assert t.audit("routing.transmitted") == []
+    assert binome_activity(t) == ["orientation_recue", "orientation_recue",
+                                  "urgence_psychiatrique"]  # no interview, no orientation
 
 
 def test_sharing_beyond_the_pair_refused_stays_with_the_person(t):

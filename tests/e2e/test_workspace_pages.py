@@ -16,7 +16,7 @@ from engine.runtime import service as runtime
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 PERSON = {"nom": "Lefèvre", "prenoms": "Élodie", "naissance": "1985-03-02",
-          "commune": "Villeneuve", "qualite": "victime", "arrivee": "police",
+          "commune": "Guyancourt", "qualite": "victime", "arrivee": "police",
           "problematiques": ["violences_conjugales"], "orientations": ["association_victimes"],
           "connu_service_social": "non"}
 
@@ -65,7 +65,7 @@ def test_the_is_receives_a_person_finds_her_and_opens_her_situation(client):
     assert re.fullmatch(r"/situations/\d+", situation_url)
     page = client.get(situation_url).get_data(as_text=True)
     text = visible_text(page)
-    assert "Élodie LEFÈVRE" in text and "2 mars 1985" in text and "Villeneuve" in text
+    assert "Élodie LEFÈVRE" in text and "2 mars 1985" in text and "Guyancourt" in text
     assert "Orientée par la police" in text and "Violences conjugales" in text
     assert "Personne reçue" in text and "Situation ouverte" in text  # the timeline, in words
     assert not ISO_DATE.search(text)
@@ -96,6 +96,22 @@ def test_a_wrong_register_form_answers_422_on_each_field_with_one_summary(client
     assert 'aria-describedby="arrivee-err"' in html and 'id="naissance-err"' in html
     assert 'value="Élodie"' in html  # what was typed is kept
     assert "Mes situations" in html  # the menu is on every page
+
+
+def test_the_commune_is_chosen_from_the_territory_and_other_text_refused_on_its_field(client):
+    login(client, "demo-is")
+    page = client.get("/situations/recevoir").get_data(as_text=True)
+    assert '<datalist id="commune-liste">' in page and '<option value="Trappes">' in page
+    assert 'name="sexe" value="non_renseigne"' in page
+    refused = client.post("/situations/recevoir", data={
+        **PERSON, "commune": "Villeneuve", "sexe": "femme", "recu_le": "2026-11-02",
+        "csrf_token": csrf_from(page)})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="commune-err"' in html and "Commune inconnue du territoire" in html
+    assert 'aria-describedby="commune-aide commune-err"' in html
+    situation = receive(client, commune="voisins le bretonneux", sexe="femme")
+    assert "Voisins-le-Bretonneux" in visible_text(client.get(situation).get_data(as_text=True))
 
 
 def test_a_note_is_added_and_an_empty_one_is_refused(client):

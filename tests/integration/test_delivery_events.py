@@ -40,7 +40,7 @@ def seen():
         events._handlers[kind].remove(catch)
 
 
-def test_a_delivery_and_its_receipt_are_reported_once(db, seen):
+def test_a_delivery_and_its_receipt_are_reported_once(db, seen, clock):
     _instance_id, case_id, delivery_id = sent(db)
     with db.unit_of_work() as uow:
         delivery = uow.session.get(Delivery, delivery_id)
@@ -54,6 +54,7 @@ def test_a_delivery_and_its_receipt_are_reported_once(db, seen):
     assert all(isinstance(v, int | str | type(None)) for k, v in
                dataclasses.asdict(created).items() if k != "actor")
 
+    clock.advance(hours=30, minutes=59)  # whole hours, for the figures' median delay
     with transaction(db) as uow:
         routing.acknowledge(uow, principal(uow, "demo-asso"), delivery_id)
     with transaction(db) as uow, pytest.raises(AlreadyAcknowledged):
@@ -61,7 +62,7 @@ def test_a_delivery_and_its_receipt_are_reported_once(db, seen):
     acknowledged = seen[1:]
     assert acknowledged == [events.DeliveryAcknowledged(
         acknowledged[0].actor, delivery_id=delivery_id, sender_organisation_id=sender,
-        recipient_organisation_id=recipient)]
+        recipient_organisation_id=recipient, hours_to_acknowledge=30)]
     with db.unit_of_work() as uow:
         assert acknowledged[0].actor.user_id == identity.get_user(uow, "demo-asso").id
 

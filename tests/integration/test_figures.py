@@ -245,7 +245,8 @@ def test_a_person_received_in_the_register_is_counted_by_month_without_any_typed
     from engine.situations import service as situations
 
     raw = {"nom": "MARQUEUR-nom", "prenoms": "MARQUEUR-prenom", "naissance": "1985-03-02",
-           "commune": "MARQUEUR-commune", "qualite": "victime", "arrivee": "spontanee",
+           "commune": "la verriere", "sexe": "femme", "qualite": "victime",
+           "arrivee": "spontanee",
            "recu_le": "2026-10-14", "problematiques": ["violences_conjugales", "logement"],
            "orientations": ["association_victimes"], "connu_service_social": "inconnu",
            "mineurs": "on"}
@@ -260,5 +261,6 @@ def test_a_person_received_in_the_register_is_counted_by_month_without_any_typed
                      ("problematiques", "violences", "2026-10"),
                      ("problematiques", "logement", "2026-10"),
                      ("orientations", "association", "2026-10"),
-                     ("tranche_age", "41_60", "2026-10")}
+                     ("tranche_age", "41_60", "2026-10"), ("sexe", "femme", "2026-10"),
+                     ("commune", "78644", "2026-10")}
     assert not any("MARQUEUR" in value for fact in facts for value in fact)

@@ -30,7 +30,7 @@ def principal(uow, username: str):
 
 def reception(**overrides) -> dict:
     raw = {"nom": "Lefèvre", "prenoms": "Élodie Marie", "naissance": "1985-03-02",
-           "commune": "Villeneuve", "qualite": "victime", "arrivee": "police",
+           "commune": "Trappes", "qualite": "victime", "arrivee": "police",
            "recu_le": "2026-11-30", "problematiques": ["violences_conjugales", "logement"],
            "orientations": ["association_victimes"], "connu_service_social": "non",
            "mineurs": "on"}

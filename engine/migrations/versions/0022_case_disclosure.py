@@ -1,7 +1,7 @@
 """case disclosures: an administrator's legal review to see an instance's situation
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 Create Date: 2026-11-30 16:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import engine.db
 
 revision: str = '0022'
-down_revision: str | None = '0018'
+down_revision: str | None = '0021'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,12 +12,15 @@ from engine.errors import Invalid
 from engine.runtime import service as runtime
 from engine.situations import detail
 from engine.situations import service as situations
+from engine.situations.communes import CHOICES as COMMUNE_CHOICES
 from engine.situations.vocabulary import (
     ARRIVALS,
     KNOWN_LABELS,
     ORIENTATIONS,
     PERSON_KINDS,
     PROBLEMS,
+    SEXES,
+    UNKNOWN_SEX,
 )
 from engine.web.context import uow
 from engine.web.ui.auth import login_required
@@ -45,7 +48,8 @@ def _page_number() -> int:
 
 def _register_choices() -> dict[str, Any]:
     return {"kinds": PERSON_KINDS, "arrivals": ARRIVALS, "problems": PROBLEMS,
-            "orientations": ORIENTATIONS, "known": KNOWN_LABELS}
+            "orientations": ORIENTATIONS, "known": KNOWN_LABELS, "sexes": SEXES,
+            "communes": list(COMMUNE_CHOICES.values())}
 
 
 @bp.route("/situations/recevoir", methods=["GET", "POST"])
@@ -53,7 +57,7 @@ def _register_choices() -> dict[str, Any]:
 def receive() -> Any:
     case_id = _case_param()
     values: dict[str, Any] = {"recu_le": uow().now().date().isoformat(),
-                              "connu_service_social": "inconnu"}
+                              "connu_service_social": "inconnu", "sexe": UNKNOWN_SEX}
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
