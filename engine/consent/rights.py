@@ -10,6 +10,7 @@ Guarantees:
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -51,7 +52,16 @@ def organisation_names(uow: UnitOfWork, ids: list[int]) -> dict[int, str]:
         select(Organisation).where(Organisation.id.in_(ids)))}
 
 
+PSEUDONYM = re.compile(r"P\d+")
+
+
 # --- the consent receipt -------------------------------------------------------------------
+
+def person_words(person: str) -> str:
+    """How a document the person keeps names them: never the pseudonym of the situation's
+    people (« P1 »), which means nothing to them."""
+    return "vous (la personne concernée)" if PSEUDONYM.fullmatch(person or "") else person
+
 
 def consent_receipt(uow: UnitOfWork, principal: Principal, consent: Consent) -> tuple[str, bytes]:
     """(file name, docx) of the receipt the person keeps: what they decided, to whom, for
@@ -66,7 +76,8 @@ def consent_receipt(uow: UnitOfWork, principal: Principal, consent: Consent) -> 
     now = uow.now()
     values = {
         "organisation": names[case.organisation_id], "reference": case.reference,
-        "personne": consent.person, "accord_donne_par": given_by_label(consent.given_by),
+        "personne": person_words(consent.person),
+        "accord_donne_par": given_by_label(consent.given_by),
         "date_recueil": render.french_date(consent.given_at),
         "recueilli_par": author.display_name if author else "—",
         "decision": "vous acceptez ce partage" if consent.decision == consent_service.GRANTED

@@ -77,6 +77,8 @@ def test_a_consent_receipt_for_the_person(db):
                      "sans date limite"):
         assert expected in text, expected
     assert "{{" not in text
+    # The person is named in words, never by the situation's pseudonym.
+    assert "vous (la personne concernée)" in text and "Personne concernée : P1" not in text
     [printed] = actions(db, "consent.receipt_printed")
     assert json.loads(printed.details) == {"consent": consent_id}
 
