@@ -56,7 +56,7 @@ def _receive_people(testbed: Testbed) -> int:
         principal = identity.principal_for(identity.get_user(uow, USER))
         for family, first, born in PEOPLE:
             data = situations.parse_reception({
-                "nom": family, "prenoms": first, "naissance": born, "commune": "Dijon",
+                "nom": family, "prenoms": first, "naissance": born, "commune": "Élancourt",
                 "recu_le": uow.now().date().isoformat(), "qualite": "victime",
                 "arrivee": "police", "problematiques": ["violences_conjugales"],
                 "connu_service_social": "non"}, uow.now().date())

@@ -16,7 +16,7 @@ REQUEST = {"personne_nom": "Dupont", "personne_prenom": "Laura",
            "chronologie": "03/09/2026 : première venue au commissariat",
            "problematiques": ["logement", "parentalite"],
            "actions_menees": "Dossier FSL, orientation CCAS.", "question": "Qui coordonne ?",
-           "partenaire_invite": "aucun"}
+           "inviter_cmp": False, "inviter_association": False}
 
 
 def test_the_secretary_books_and_records_and_the_is_sees_the_date(user_page, axe_source,

@@ -79,13 +79,14 @@ def test_demo_twice_creates_then_creates_nothing(fresh_home):
     first = _run("demo")
     assert first.exit_code == 0, first.output
     created = re.search(r"\((\d+) élément\(s\) créé\(s\)\)", first.stdout)
-    # 12 organisations (the comité de suivi's and the hospital's included), 16 users and the
+    # 13 organisations (the comité de suivi's, the employer's and the hospital's included),
+    # 17 users and the
     # protocols' situations at various stages
     assert created and int(created.group(1)) >= 30
     db = _embedded_db(fresh_home)
     after_first = _counts(db)
-    assert after_first["Organisation"] == 12 and after_first["User"] == 16
-    assert after_first["Membership"] == 16
+    assert after_first["Organisation"] == 13 and after_first["User"] == 17
+    assert after_first["Membership"] == 17
 
     second = _run("demo")
     assert second.exit_code == 0, second.output
