@@ -64,7 +64,8 @@ def _backend(url: str | None, steps: int, tasklist_instances: int, tasklist_quer
             result["figures"] = measure_figures(testbed, people,
                                                 max(5, tasklist_queries // 10), progress)
             result["workspace"].update(workspace_bench.measure_scale(
-                testbed, case_id, tasklist_instances, rounds, progress))
+                testbed, case_id, min(tasklist_instances, workspace_bench.SITUATIONS_MAX),
+                rounds, progress))
             progress(f"{name} : POST /messages parmi {messages_instances} instances en attente")
             result["messages"] = measure_messages(testbed, messages_instances,
                                                   max(20, tasklist_queries // 2), progress)

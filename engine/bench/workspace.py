@@ -41,6 +41,9 @@ from engine.situations.models import SearchToken, SituationPerson
 from engine.web.app import create_app
 
 USER = "demo-is"
+# The workspace's targets are set at 100,000 situations (issue #11): a larger task list run
+# (--tasklist-instances 1000000) does not fill the register further.
+SITUATIONS_MAX = 100_000
 PEOPLE = (("Lefèvre", "Élodie", "1985-03-02"), ("Quillard", "Zéphyrine", "1979-11-20"),
           ("Nguyen", "Thi Lan", "1992-06-14"), ("Ouattara", "Mariam", "2001-01-30"),
           ("Bernard", "Jean-Luc", "1968-09-05"))
