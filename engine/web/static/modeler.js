@@ -9,83 +9,6 @@
 
   var Bpmn = window.RelaisBpmn;
 
-  // French for what an administrator sees most: palette, context pad, element types and the
-  // main properties; the rarer bpmn.io strings stay in English.
-  var FRENCH = {
-    'Activate hand tool': 'Outil main (déplacer la vue)',
-    'Activate lasso tool': 'Outil lasso (sélection)',
-    'Activate create/remove space tool': 'Créer ou supprimer de l\'espace',
-    'Activate global connect tool': 'Outil de connexion',
-    'Create start event': 'Créer un événement de début',
-    'Create intermediate/boundary event': 'Créer un événement intermédiaire ou attaché',
-    'Create end event': 'Créer un événement de fin',
-    'Create gateway': 'Créer une passerelle',
-    'Create task': 'Créer une tâche',
-    'Create data object reference': 'Créer un objet de données',
-    'Create data store reference': 'Créer un stock de données',
-    'Create expanded sub-process': 'Créer un sous-processus',
-    'Create pool/participant': 'Créer un bassin (participant)',
-    'Create group': 'Créer un groupe',
-    'Append task': 'Ajouter une tâche à la suite',
-    'Append end event': 'Ajouter un événement de fin',
-    'Append gateway': 'Ajouter une passerelle',
-    'Append intermediate/boundary event': 'Ajouter un événement intermédiaire',
-    'Append text annotation': 'Ajouter une annotation',
-    'Add text annotation': 'Ajouter une annotation',
-    'Add lane above': 'Ajouter un couloir au-dessus',
-    'Add lane below': 'Ajouter un couloir en dessous',
-    'Divide into two lanes': 'Diviser en deux couloirs',
-    'Divide into three lanes': 'Diviser en trois couloirs',
-    'Change element': 'Changer le type',
-    'Change type': 'Changer le type',
-    'Connect to other element': 'Relier à un autre élément',
-    'Connect using association': 'Relier par une association',
-    'Delete': 'Supprimer',
-    'Search in diagram': 'Rechercher dans le diagramme',
-    'Toggle linting overlays': 'Afficher ou masquer les alertes de vérification',
-    'Issues for child elements': 'Alertes sur les éléments enfants',
-    'General': 'Général',
-    'Name': 'Nom',
-    'ID': 'Identifiant',
-    'Documentation': 'Documentation',
-    'Element documentation': 'Documentation de l\'élément',
-    'Process documentation': 'Documentation du processus',
-    'Executable': 'Exécutable',
-    'Condition': 'Condition',
-    'Condition expression': 'Expression de condition',
-    'Type': 'Type',
-    'Value': 'Valeur',
-    'Timer': 'Minuterie',
-    'Message': 'Message',
-    'Script': 'Script',
-    'Task': 'Tâche',
-    'User task': 'Tâche utilisateur',
-    'Service task': 'Tâche de service',
-    'Script task': 'Tâche de script',
-    'Send task': 'Tâche d\'envoi',
-    'Receive task': 'Tâche de réception',
-    'Manual task': 'Tâche manuelle',
-    'Business rule task': 'Tâche de règle métier',
-    'Call activity': 'Activité d\'appel',
-    'Start event': 'Événement de début',
-    'End event': 'Événement de fin',
-    'Exclusive gateway': 'Passerelle exclusive',
-    'Parallel gateway': 'Passerelle parallèle',
-    'Inclusive gateway': 'Passerelle inclusive',
-    'Event-based gateway': 'Passerelle basée sur les événements',
-    'Sub-process (collapsed)': 'Sous-processus (replié)',
-    'Sub-process (expanded)': 'Sous-processus (déplié)'
-  };
-
-  var translateModule = {
-    translate: [ 'value', function (template, replacements) {
-      var values = replacements || {};
-      return (FRENCH[template] || template).replace(/{([^}]+)}/g, function (whole, key) {
-        return Object.prototype.hasOwnProperty.call(values, key) ? values[key] : whole;
-      });
-    } ]
-  };
-
   function byId(id) {
     return document.getElementById(id);
   }
@@ -122,7 +45,7 @@
     var state = byId('etat-diagramme');
     var viewer = new Bpmn.NavigatedViewer({
       container: container,
-      additionalModules: [ translateModule ]
+      additionalModules: []
     });
     window.RelaisVisionneuse = viewer;
     try {
@@ -168,7 +91,7 @@
       container: byId('canevas'),
       propertiesPanel: { parent: byId('proprietes') },
       additionalModules: Bpmn.propertiesPanelModules.concat([
-        Bpmn.preserveDiModule, Bpmn.lintModule, translateModule
+        Bpmn.preserveDiModule, Bpmn.lintModule
       ]),
       linting: { bpmnlint: Bpmn.lintConfig, active: true }
     });
